@@ -1,0 +1,1 @@
+"""Event and API contracts shared between services: one module per owning service."""

@@ -1,0 +1,44 @@
+"""Thin typed adapters over the Dapr building blocks, and in-memory fakes for unit tests.
+
+Services depend on the protocols (`StateStore`, `Publisher`, `SecretStore`) and get the
+Dapr-backed implementations from their composition root (`main.create_app`).
+"""
+
+from shop_dapr.cloudevents import CloudEvent, TopicReply
+from shop_dapr.invoke import sidecar_http_client
+from shop_dapr.pubsub import DaprPublisher, InMemoryPublisher, Publisher
+from shop_dapr.secrets import DaprSecretStore, InMemorySecretStore, SecretNotFound, SecretStore
+from shop_dapr.sidecar import SidecarSettings, SidecarUnavailable, connect_grpc_client, wait_for_sidecar
+from shop_dapr.state import (
+    DaprStateStore,
+    Delete,
+    ETagMismatch,
+    InMemoryStateStore,
+    Save,
+    StateEntry,
+    StateStore,
+)
+
+__all__ = [
+    "CloudEvent",
+    "DaprPublisher",
+    "DaprSecretStore",
+    "DaprStateStore",
+    "Delete",
+    "ETagMismatch",
+    "InMemoryPublisher",
+    "InMemorySecretStore",
+    "InMemoryStateStore",
+    "Publisher",
+    "Save",
+    "SecretNotFound",
+    "SecretStore",
+    "SidecarSettings",
+    "SidecarUnavailable",
+    "StateEntry",
+    "StateStore",
+    "TopicReply",
+    "connect_grpc_client",
+    "sidecar_http_client",
+    "wait_for_sidecar",
+]

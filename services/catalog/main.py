@@ -1,0 +1,71 @@
+"""Composition root: `uvicorn --factory catalog.main:create_app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from shop_dapr import (
+    DaprPublisher,
+    DaprSecretStore,
+    DaprStateStore,
+    Publisher,
+    SecretStore,
+    StateStore,
+    connect_grpc_client,
+    sidecar_http_client,
+    wait_for_sidecar,
+)
+from shop_dapr.health import health_router
+
+from catalog.api import router
+from catalog.service import CatalogService
+from catalog.settings import Settings
+
+
+@dataclass
+class Adapters:
+    state: StateStore
+    publisher: Publisher
+    secrets: SecretStore
+
+
+def create_app(settings: Settings | None = None, adapters: Adapters | None = None) -> FastAPI:
+    """The catalog app. Unit tests pass in-memory `adapters`; otherwise the lifespan
+    connects to the sidecar."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with sidecar_http_client(settings) as sidecar:
+            app.state.sidecar = sidecar
+            if adapters is not None:
+                await _wire(app, settings, adapters)
+                yield
+                return
+            await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
+            client = connect_grpc_client(settings)
+            try:
+                timeout = settings.dapr_call_timeout_seconds
+                await _wire(
+                    app,
+                    settings,
+                    Adapters(
+                        state=DaprStateStore(client, settings.statestore, timeout),
+                        publisher=DaprPublisher(client, settings.pubsub, timeout),
+                        secrets=DaprSecretStore(client, settings.secretstore, timeout),
+                    ),
+                )
+                yield
+            finally:
+                await client.close()
+
+    app = FastAPI(title="catalog", version="0.1.0", lifespan=lifespan)
+    app.include_router(router)
+    app.include_router(health_router(check_sidecar=adapters is None))
+    return app
+
+
+async def _wire(app: FastAPI, settings: Settings, adapters: Adapters) -> None:
+    app.state.service = CatalogService(adapters.state, adapters.publisher)
+    app.state.admin_token = await adapters.secrets.get(settings.admin_token_secret)
