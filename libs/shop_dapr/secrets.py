@@ -25,10 +25,10 @@ class DaprSecretStore:
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._client.get_secret(self._store, name)
-        except grpc.aio.AioRpcError as exc:
+        except grpc.RpcError as exc:
             # The message names the secret, never its value.
             raise SecretNotFound(
-                f"secret '{name}' could not be read from store '{self._store}': {exc.details()}"
+                f"secret '{name}' could not be read from store '{self._store}': {exc.details() if hasattr(exc, 'details') else exc}"
             ) from exc
         # local.file and most stores return one key named like the secret itself.
         if name in response.secret:

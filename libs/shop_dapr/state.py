@@ -9,6 +9,7 @@ from typing import Protocol
 
 import grpc
 from dapr.aio.clients import DaprClient
+from dapr.clients.exceptions import DaprInternalError
 from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
 from dapr.clients.grpc._state import Concurrency, StateOptions
 
@@ -54,8 +55,15 @@ class StateStore(Protocol):
 _ETAG_CODES = {grpc.StatusCode.ABORTED, grpc.StatusCode.INVALID_ARGUMENT}
 
 
-def _is_etag_error(exc: grpc.aio.AioRpcError) -> bool:
-    return exc.code() in _ETAG_CODES and "etag" in (exc.details() or "").lower()
+def _is_etag_error(exc: BaseException) -> bool:
+    # The SDK raises DaprGrpcError for most calls but wraps save_state's failure in a
+    # DaprInternalError that keeps the gRPC status only as its cause.
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, grpc.RpcError) and hasattr(cause, "code"):
+            return cause.code() in _ETAG_CODES and "etag" in (cause.details() or "").lower()
+        cause = cause.__cause__
+    return False
 
 
 class DaprStateStore:
@@ -77,7 +85,7 @@ class DaprStateStore:
         try:
             async with asyncio.timeout(self._timeout):
                 await self._client.save_state(self._store, key, value, etag=etag, options=options)
-        except grpc.aio.AioRpcError as exc:
+        except (grpc.RpcError, DaprInternalError) as exc:
             if _is_etag_error(exc):
                 raise ETagMismatch(key) from exc
             raise
@@ -86,7 +94,7 @@ class DaprStateStore:
         try:
             async with asyncio.timeout(self._timeout):
                 await self._client.delete_state(self._store, key, etag=etag)
-        except grpc.aio.AioRpcError as exc:
+        except (grpc.RpcError, DaprInternalError) as exc:
             if _is_etag_error(exc):
                 raise ETagMismatch(key) from exc
             raise
@@ -103,7 +111,7 @@ class DaprStateStore:
         try:
             async with asyncio.timeout(self._timeout):
                 await self._client.execute_state_transaction(self._store, dapr_ops)
-        except grpc.aio.AioRpcError as exc:
+        except (grpc.RpcError, DaprInternalError) as exc:
             if _is_etag_error(exc):
                 raise ETagMismatch(", ".join(op.key for op in operations)) from exc
             raise

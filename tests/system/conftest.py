@@ -1,0 +1,75 @@
+"""System tests: the skeleton services beside real daprd processes, on one component
+profile chosen by `--profile` or SHOP_PROFILE (default: redis)."""
+
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from tests.system.launcher import PORTS, PROFILES, ROOT, Sidecar
+
+# What each profile needs running, by port (tools/infra.sh starts them).
+NEEDS = {
+    "redis": ["REDIS_PORT", "PLACEMENT_PORT", "SCHEDULER_PORT"],
+    "kafka-postgres": ["POSTGRES_PORT", "KAFKA_PORT", "PLACEMENT_PORT", "SCHEDULER_PORT"],
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--profile", default=None, help=f"component profile: {', '.join(PROFILES)}")
+
+
+@pytest.fixture(scope="session")
+def profile(request: pytest.FixtureRequest) -> str:
+    import os
+
+    chosen = request.config.getoption("--profile") or os.environ.get("SHOP_PROFILE", "redis")
+    if chosen not in PROFILES:
+        raise pytest.UsageError(f"unknown profile '{chosen}': choose one of {', '.join(PROFILES)}")
+    missing = [name for name in NEEDS[chosen] if not _listening(int(PORTS[name]))]
+    if missing:
+        pytest.fail(
+            f"profile '{chosen}' needs {', '.join(missing)} listening: "
+            f"run `make infra-up PROFILE={chosen}` (or `make test`, which does it)",
+            pytrace=False,
+        )
+    return chosen
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Secrets(dict[str, str]):
+    """The local secrets; their repr hides the values from failure reports."""
+
+    def __repr__(self) -> str:
+        return f"Secrets({sorted(self)})"
+
+
+@pytest.fixture(scope="session")
+def secrets() -> dict[str, str]:
+    return Secrets(json.loads((ROOT / ".data" / "secrets.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def catalog(profile: str) -> Iterator[Sidecar]:
+    yield from _run("catalog", "catalog.main:create_app", profile)
+
+
+@pytest.fixture(scope="session")
+def gateway(profile: str, catalog: Sidecar) -> Iterator[Sidecar]:
+    yield from _run("gateway", "gateway.main:create_app", profile)
+
+
+def _run(app_id: str, factory: str, profile: str) -> Iterator[Sidecar]:
+    sidecar = Sidecar(app_id, profile)
+    try:
+        sidecar.start(factory)
+        sidecar.wait_ready()
+        yield sidecar
+    finally:
+        sidecar.stop()

@@ -1,0 +1,131 @@
+"""Starts a service and its real daprd side by side, as `dapr run` would, on free ports."""
+
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+DAPRD = ROOT / ".runtime" / ".dapr" / "bin" / "daprd"
+LOGS = ROOT / ".data" / "logs"
+PORTS = dict(
+    line.split("=", 1)
+    for line in (ROOT / "tools" / "ports.env").read_text().splitlines()
+    if line and not line.startswith("#")
+)
+PROFILES = ("redis", "kafka-postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Sidecar:
+    app_id: str
+    profile: str
+    app_port: int = field(default_factory=free_port)
+    http_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
+    internal_grpc_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The sidecar's HTTP API."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.app_port}"
+
+    def daprd_args(self) -> list[str]:
+        return [
+            str(DAPRD),
+            "--app-id", self.app_id,
+            "--app-port", str(self.app_port),
+            "--app-protocol", "http",
+            "--dapr-http-port", str(self.http_port),
+            "--dapr-grpc-port", str(self.grpc_port),
+            "--dapr-internal-grpc-port", str(self.internal_grpc_port),
+            "--dapr-listen-addresses", "127.0.0.1",
+            "--metrics-port", str(self.metrics_port),
+            "--metrics-listen-address", "127.0.0.1",
+            "--resources-path", "components/common",
+            "--resources-path", f"components/{self.profile}",
+            "--config", "dapr-config.yaml",
+            "--placement-host-address", f"127.0.0.1:{PORTS['PLACEMENT_PORT']}",
+            "--scheduler-host-address", f"127.0.0.1:{PORTS['SCHEDULER_PORT']}",
+            "--log-level", "info",
+        ]  # fmt: skip
+
+    def app_args(self, factory: str) -> list[str]:
+        return [
+            str(ROOT / ".venv" / "bin" / "python"), "-m", "uvicorn", "--factory", factory,
+            "--host", "127.0.0.1", "--port", str(self.app_port), "--log-level", "warning",
+        ]  # fmt: skip
+
+    def start(self, factory: str, env: dict[str, str] | None = None) -> None:
+        if not DAPRD.exists():
+            raise RuntimeError(f"{DAPRD} is missing: run `make runtime` first")
+        LOGS.mkdir(parents=True, exist_ok=True)
+        base_env = {
+            **os.environ,
+            # daprd cannot find a host address on a loopback-only machine without this.
+            "DAPR_HOST_IP": "127.0.0.1",
+            "APP_ID": self.app_id,
+            "DAPR_HTTP_PORT": str(self.http_port),
+            "DAPR_GRPC_PORT": str(self.grpc_port),
+            "PYTHONPATH": f"{ROOT / 'libs'}:{ROOT / 'services'}",
+            **(env or {}),
+        }
+        for name, args in (("app", self.app_args(factory)), ("daprd", self.daprd_args())):
+            log = (LOGS / f"test-{self.app_id}-{name}.log").open("ab")
+            # Every sidecar runs from the repository root: component paths are relative to it.
+            self.processes.append(
+                subprocess.Popen(args, cwd=ROOT, env=base_env, stdout=log, stderr=log)
+            )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until daprd's /v1.0/healthz is 204: components loaded, app reachable,
+        placement and scheduler connected."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"{self.app_id}: {process.args[0]} exited with {process.returncode}; "
+                        f"see {LOGS}/test-{self.app_id}-*.log"
+                    )
+            try:
+                answer = httpx.get(f"{self.url}/v1.0/healthz", timeout=2)
+                if answer.status_code == 204:
+                    return
+                last = f"HTTP {answer.status_code}"
+            except httpx.TransportError as exc:
+                last = repr(exc)
+            time.sleep(0.25)
+        raise RuntimeError(
+            f"{self.app_id}'s sidecar was not healthy within {timeout:.0f}s ({last}); "
+            f"see {LOGS}/test-{self.app_id}-daprd.log. Are the backing services up? "
+            f"`make infra-up PROFILE={self.profile}`"
+        )
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        self.processes.clear()
