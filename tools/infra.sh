@@ -26,7 +26,7 @@ ALL_SERVICES="redis postgres kafka placement scheduler"
 services_for() { # <profile>
   case "$1" in
     redis) echo "redis placement scheduler" ;;
-    kafka-postgres) echo "postgres kafka placement scheduler" ;;
+    kafka-postgres) echo "kafka postgres placement scheduler" ;;
     all) echo "$ALL_SERVICES" ;;
     *) die "unknown profile '$1': choose one of: $PROFILES (or 'all')" ;;
   esac
@@ -45,8 +45,9 @@ port_free_or_die() { # <service> <port>
   fi
 }
 
-wait_until() { # <service> <seconds> <command...>
-  local name="$1" deadline=$((SECONDS + $2))
+wait_until() { # <service> <seconds> <command...>; SHOP_START_TIMEOUT overrides the seconds
+  local name="$1" limit="${SHOP_START_TIMEOUT:-$2}"
+  local deadline=$((SECONDS + limit))
   shift 2
   until "$@" >/dev/null 2>&1; do
     if ! alive "$name"; then
@@ -55,7 +56,7 @@ wait_until() { # <service> <seconds> <command...>
     fi
     if ((SECONDS >= deadline)); then
       tail -n 20 "$LOGS/$name.log" >&2 || true
-      die "$name did not become healthy within $(( $2 ))s: see $LOGS/$name.log; 'tools/infra.sh down' then retry"
+      die "$name did not become healthy within ${limit}s: see $LOGS/$name.log; 'tools/infra.sh down' then retry"
     fi
     sleep 0.3
   done
@@ -165,19 +166,21 @@ stop_postgres() {
 # --- Kafka (KRaft, one combined broker + controller) --------------------------------
 
 KAFKA_HOME="$RUNTIME_DIR/kafka-$KAFKA_VERSION"
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 ensure_kafka_jars() {
   [[ -f "$KAFKA_HOME/libs/kafka_2.13-$KAFKA_VERSION.jar" ]] && return
-  require_cmd java "install Java 17 (apt install openjdk-17-jre-headless) and re-run"
   require_cmd mvn "install Maven (apt install maven) and re-run"
   log "fetching Kafka $KAFKA_VERSION from Maven Central"
-  mvn -q -B -f "$ROOT/tools/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+  mvn -q -B -Dstyle.color=never -f "$ROOT/tools/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
     -Dkafka.version="$KAFKA_VERSION" -Dslf4j.version="$SLF4J_VERSION" \
     -DoutputDirectory="$KAFKA_HOME/libs.tmp" || die "Maven could not fetch Kafka $KAFKA_VERSION (output above)"
   mv "$KAFKA_HOME/libs.tmp" "$KAFKA_HOME/libs"
 }
 
 start_kafka() {
+  [[ -x "$(command -v "$JAVA")" ]] ||
+    die "$JAVA not found: install Java 17 (apt install openjdk-17-jre-headless), or point JAVA_HOME at one"
   ensure_kafka_jars
   local data="$DATA_DIR/kafka" props="$DATA_DIR/kafka/server.properties"
   mkdir -p "$data"
@@ -198,10 +201,10 @@ share.coordinator.state.topic.replication.factor=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 EOF
-  local java_cmd=(java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true -cp "$KAFKA_HOME/libs/*")
+  local java_cmd=("$JAVA" -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true -cp "$KAFKA_HOME/libs/*")
   if [[ ! -f "$data/logs/meta.properties" ]]; then
     log "formatting Kafka storage in $data/logs"
-    "${java_cmd[@]}" kafka.tools.StorageTool format -t "$("${java_cmd[@]}" kafka.tools.StorageTool random-uuid)" \
+    "${java_cmd[@]}" kafka.tools.StorageTool format -t "$("${java_cmd[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
       -c "$props" >>"$LOGS/kafka.log" 2>&1 || die "formatting Kafka storage failed: see $LOGS/kafka.log"
   fi
   spawn kafka "${java_cmd[@]}" kafka.Kafka "$props"

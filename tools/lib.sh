@@ -1,8 +1,9 @@
 # Shared by the shell tools: paths, pinned versions, messages, waits with deadlines.
 # shellcheck shell=bash
 ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
-RUNTIME_DIR="$ROOT/.runtime"          # git-ignored: built binaries, Kafka jars
-DATA_DIR="$ROOT/.data"                # git-ignored: databases, logs, pid files
+# Both git-ignored; overridable so that tests can point the tools at empty folders.
+RUNTIME_DIR="${SHOP_RUNTIME_DIR:-$ROOT/.runtime}"   # built binaries, Kafka jars
+DATA_DIR="${SHOP_DATA_DIR:-$ROOT/.data}"            # databases, logs, pid files, secrets
 export DAPR_RUNTIME_PATH="$RUNTIME_DIR"
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }

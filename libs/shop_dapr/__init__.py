@@ -8,7 +8,12 @@ from shop_dapr.cloudevents import CloudEvent, TopicReply
 from shop_dapr.invoke import sidecar_http_client
 from shop_dapr.pubsub import DaprPublisher, InMemoryPublisher, Publisher
 from shop_dapr.secrets import DaprSecretStore, InMemorySecretStore, SecretNotFound, SecretStore
-from shop_dapr.sidecar import SidecarSettings, SidecarUnavailable, connect_grpc_client, wait_for_sidecar
+from shop_dapr.sidecar import (
+    SidecarSettings,
+    SidecarUnavailable,
+    connect_grpc_client,
+    wait_for_sidecar,
+)
 from shop_dapr.state import (
     DaprStateStore,
     Delete,

@@ -27,8 +27,9 @@ class DaprSecretStore:
                 response = await self._client.get_secret(self._store, name)
         except grpc.RpcError as exc:
             # The message names the secret, never its value.
+            reason = exc.details() if hasattr(exc, "details") else repr(exc)
             raise SecretNotFound(
-                f"secret '{name}' could not be read from store '{self._store}': {exc.details() if hasattr(exc, 'details') else exc}"
+                f"secret '{name}' could not be read from store '{self._store}': {reason}"
             ) from exc
         # local.file and most stores return one key named like the secret itself.
         if name in response.secret:

@@ -17,9 +17,7 @@ def get_service(request: Request) -> CatalogService:
     return service
 
 
-def require_admin(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> None:
+def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     expected: str = request.app.state.admin_token
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
@@ -49,7 +47,9 @@ def _stale(product_id: str) -> HTTPException:
 
 
 @router.get("/products/{product_id}")
-async def get_product(product_id: ProductIdPath, service: ServiceDep, response: Response) -> Product:
+async def get_product(
+    product_id: ProductIdPath, service: ServiceDep, response: Response
+) -> Product:
     try:
         product, etag = await service.get(product_id)
     except ProductNotFound:

@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                 )
                 yield
             finally:
-                await client.close()
+                await client.close()  # type: ignore[no-untyped-call]
 
     app = FastAPI(title="catalog", version="0.1.0", lifespan=lifespan)
     app.include_router(router)

@@ -6,4 +6,4 @@ class Settings(SidecarSettings):
     pubsub: str = "pubsub"
     secretstore: str = "secretstore"
     # Name of the secret holding the bearer token that guards catalog writes.
-    admin_token_secret: str = "catalog-admin-token"
+    admin_token_secret: str = "catalog-admin-token"  # noqa: S105 (a name, not a value)

@@ -26,7 +26,9 @@ async def get_product(
     try:
         product, cached = await products.get(product_id)
     except ProductNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"product '{product_id}' not found") from None
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"product '{product_id}' not found"
+        ) from None
     except UpstreamUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     response.headers["X-Cache"] = "hit" if cached else "miss"

@@ -9,7 +9,10 @@ V = TypeVar("V")
 
 class TtlCache(Generic[V]):
     def __init__(
-        self, ttl_seconds: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self,
+        ttl_seconds: float,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ttl = ttl_seconds
         self._max = max_entries

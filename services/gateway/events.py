@@ -2,7 +2,7 @@
 components/common/subscriptions.yaml."""
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from pydantic import ValidationError
@@ -16,7 +16,9 @@ router = APIRouter(prefix="/events", include_in_schema=False)
 
 
 @router.post("/catalog/product-changed")
-async def on_product_changed(request: Request, body: Any = Body(None)) -> dict[str, str]:
+async def on_product_changed(
+    request: Request, body: Annotated[Any, Body()] = None
+) -> dict[str, str]:
     # Validated here, not by a FastAPI body model: its 422 would be redelivered forever.
     try:
         event = CloudEvent[ProductChanged].model_validate(body)

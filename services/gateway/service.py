@@ -16,7 +16,9 @@ class UpstreamUnavailable(RuntimeError):
 
 
 class ProductReader:
-    def __init__(self, sidecar: httpx.AsyncClient, catalog_app_id: str, cache: TtlCache[Any]) -> None:
+    def __init__(
+        self, sidecar: httpx.AsyncClient, catalog_app_id: str, cache: TtlCache[Any]
+    ) -> None:
         self._sidecar = sidecar
         self._catalog = catalog_app_id
         self._cache = cache

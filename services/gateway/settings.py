@@ -1,5 +1,4 @@
 from pydantic import Field
-
 from shop_dapr import SidecarSettings
 
 

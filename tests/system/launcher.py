@@ -1,6 +1,7 @@
 """Starts a service and its real daprd side by side, as `dapr run` would, on free ports."""
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -12,11 +13,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 DAPRD = ROOT / ".runtime" / ".dapr" / "bin" / "daprd"
 LOGS = ROOT / ".data" / "logs"
-PORTS = dict(
-    line.split("=", 1)
-    for line in (ROOT / "tools" / "ports.env").read_text().splitlines()
-    if line and not line.startswith("#")
-)
+# tools/ports.env lines read `: "${NAME:=port}"`.
+PORTS = dict(re.findall(r"\$\{(\w+):=(\d+)\}", (ROOT / "tools" / "ports.env").read_text()))
 PROFILES = ("redis", "kafka-postgres")
 
 
@@ -35,7 +33,7 @@ class Sidecar:
     grpc_port: int = field(default_factory=free_port)
     internal_grpc_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -89,8 +87,8 @@ class Sidecar:
         for name, args in (("app", self.app_args(factory)), ("daprd", self.daprd_args())):
             log = (LOGS / f"test-{self.app_id}-{name}.log").open("ab")
             # Every sidecar runs from the repository root: component paths are relative to it.
-            self.processes.append(
-                subprocess.Popen(args, cwd=ROOT, env=base_env, stdout=log, stderr=log)
+            self.processes[name] = subprocess.Popen(
+                args, cwd=ROOT, env=base_env, stdout=log, stderr=log
             )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -99,11 +97,11 @@ class Sidecar:
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
-            for process in self.processes:
+            for name, process in self.processes.items():
                 if process.poll() is not None:
                     raise RuntimeError(
-                        f"{self.app_id}: {process.args[0]} exited with {process.returncode}; "
-                        f"see {LOGS}/test-{self.app_id}-*.log"
+                        f"{self.app_id}: its {name} exited with {process.returncode}; "
+                        f"see {LOGS}/test-{self.app_id}-{name}.log"
                     )
             try:
                 answer = httpx.get(f"{self.url}/v1.0/healthz", timeout=2)
@@ -120,9 +118,9 @@ class Sidecar:
         )
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
+        for process in self.processes.values():
             process.terminate()
-        for process in self.processes:
+        for process in self.processes.values():
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:

@@ -24,7 +24,9 @@ def product(name: str = "Mug", price_cents: int = 1250, stock: int = 3) -> dict[
     return {"name": name, "price_cents": price_cents, "stock": stock}
 
 
-def put_product(catalog: Sidecar, secrets: dict[str, str], product_id: str, **fields: object) -> httpx.Response:
+def put_product(
+    catalog: Sidecar, secrets: dict[str, str], product_id: str, **fields: object
+) -> httpx.Response:
     """Through the catalog's own sidecar, by service invocation."""
     response = httpx.put(
         f"{catalog.url}/v1.0/invoke/catalog/method/products/{product_id}",
@@ -51,7 +53,9 @@ def test_gateway_invokes_catalog_by_app_id(
     assert through_gateway.json()["name"] == "Teapot"
 
     # The gateway's own sidecar resolves the other app id too.
-    direct = httpx.get(f"{gateway.url}/v1.0/invoke/catalog/method/products/{product_id}", timeout=10)
+    direct = httpx.get(
+        f"{gateway.url}/v1.0/invoke/catalog/method/products/{product_id}", timeout=10
+    )
     assert direct.status_code == 200
     assert direct.json()["id"] == product_id
 

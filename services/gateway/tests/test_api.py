@@ -54,7 +54,9 @@ def product_changed(product_id: object, event_id: str = "e1") -> dict[str, objec
     }
 
 
-async def test_product_is_served_then_cached(client: httpx.AsyncClient, sidecar: FakeSidecar) -> None:
+async def test_product_is_served_then_cached(
+    client: httpx.AsyncClient, sidecar: FakeSidecar
+) -> None:
     first = await client.get("/api/v1/products/mug")
     second = await client.get("/api/v1/products/mug")
     assert first.json() == second.json() == MUG

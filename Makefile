@@ -1,0 +1,54 @@
+# The newcomer's interface. `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+PROFILE ?= redis
+PROFILES := redis kafka-postgres
+UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
+
+.PHONY: run test test-unit test-system lint runtime deps infra-up infra-down infra-status doctor clean
+
+run: runtime deps            ## the shop on PROFILE (default redis), in the foreground
+	PROFILE=$(PROFILE) tools/run.sh
+
+test: runtime deps lint test-unit  ## everything: lint, unit tests, system tests on every profile
+	tools/infra.sh up all
+	@for p in $(PROFILES); do \
+	  echo "==> system tests on profile $$p"; \
+	  .venv/bin/python -m pytest tests/system --profile $$p || exit 1; \
+	done
+
+test-unit: deps
+	.venv/bin/python -m pytest libs services tools/tests
+
+test-system: runtime deps     ## system tests on one PROFILE
+	tools/infra.sh up $(PROFILE)
+	.venv/bin/python -m pytest tests/system --profile $(PROFILE)
+
+lint: deps
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy libs services tests tools/tests
+
+runtime:                      ## build daprd, placement, scheduler and the dapr CLI (skips what is built)
+	tools/build-dapr.sh
+
+deps: $(UV)                   ## the Python environment from the lock file
+	$(UV) sync --frozen --quiet
+
+.venv-tools/bin/uv:
+	@command -v python3 >/dev/null || { echo "error: python3 not found: install Python 3.11"; exit 1; }
+	python3 -m venv .venv-tools && .venv-tools/bin/pip install --quiet uv
+
+infra-up:                     ## backing services for PROFILE
+	tools/infra.sh up $(PROFILE)
+
+infra-down:
+	tools/infra.sh down
+
+infra-status:
+	tools/infra.sh status
+
+doctor:                       ## what is installed and running, what is missing, and the fix
+	tools/doctor.sh
+
+clean: infra-down             ## remove built runtime, data and environments
+	rm -rf .runtime .data .venv .venv-tools .dapr

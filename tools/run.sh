@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make run`: the shop on one machine. Starts the backing services of PROFILE, then every
+# service beside its sidecar (dapr.yaml), in the foreground until Ctrl-C.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=tools/lib.sh
+source "$ROOT/tools/lib.sh"
+# shellcheck source=tools/ports.env
+source "$ROOT/tools/ports.env"
+
+PROFILE="${PROFILE:-redis}"
+[[ -d "$ROOT/components/$PROFILE" && "$PROFILE" != common ]] ||
+  die "unknown profile '$PROFILE': choose one of: $(ls "$ROOT/components" | grep -v common | tr '\n' ' ')"
+
+"$ROOT/tools/infra.sh" up "$PROFILE"
+ln -sfn "../components/$PROFILE" "$DATA_DIR/profile"
+
+# daprd inherits the CLI's environment (a run file's env reaches only the apps):
+# a loopback-only host needs DAPR_HOST_IP, and CLI 1.12 predates the scheduler flag.
+export DAPR_HOST_IP=127.0.0.1
+export DAPR_SCHEDULER_HOST_ADDRESS_DNS_A="127.0.0.1:$SCHEDULER_PORT"
+
+log "starting the shop on profile '$PROFILE' (Ctrl-C stops it; 'make infra-down' stops the backing services)"
+printf '    gateway:  http://127.0.0.1:8100/docs\n'
+printf '    try:      curl -s http://127.0.0.1:8100/readyz   (then see README: a first product)\n'
+printf '    logs:     %s/.dapr/logs/\n' "$ROOT"
+cd "$ROOT"
+exec "$RUNTIME_DIR/.dapr/bin/dapr" run -f dapr.yaml
