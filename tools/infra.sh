@@ -282,8 +282,9 @@ up() {
   [[ -n "$profile" ]] || die "usage: tools/infra.sh up <$(echo "$PROFILES" | tr ' ' '|')|all>"
   local services
   services="$(services_for "$profile")"
-  require_cmd curl "apt-get install -y curl"
-  require_cmd ss "apt-get install -y iproute2"
+  for pair in curl:curl ss:iproute2 openssl:openssl; do
+    command -v "${pair%%:*}" >/dev/null || { log "installing ${pair#*:} (apt)"; apt_install "${pair#*:}"; }
+  done
   ensure_secrets
   for svc in $services; do
     if alive "$svc"; then
