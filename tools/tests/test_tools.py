@@ -116,3 +116,18 @@ def test_missing_java_is_named_before_fetching_kafka(isolated: dict[str, str]) -
     assert result.returncode != 0
     assert "/nowhere/bin/java not found" in result.stderr
     assert "install Java 17" in result.stderr
+
+
+def test_up_twice_is_harmless_and_down_leaves_nothing_running(isolated: dict[str, str]) -> None:
+    # With no runtime built, `up redis` starts Redis, then stops at placement.
+    run([str(INFRA), "up", "redis"], isolated)
+    again = run([str(INFRA), "up", "redis"], isolated)
+    assert "redis is already running" in again.stderr
+    pid = int((Path(isolated["SHOP_DATA_DIR"]) / "pids" / "redis.pid").read_text())
+    os.kill(pid, 0)  # alive
+
+    run([str(INFRA), "down"], isolated)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", int(isolated["REDIS_PORT"]))) != 0
