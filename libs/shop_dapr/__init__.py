@@ -4,7 +4,7 @@ Services depend on the protocols (`StateStore`, `Publisher`, `SecretStore`) and 
 Dapr-backed implementations from their composition root (`main.create_app`).
 """
 
-from shop_dapr.cloudevents import CloudEvent, TopicReply
+from shop_dapr.cloudevents import CloudEvent, TopicReply, parse_event
 from shop_dapr.invoke import sidecar_http_client
 from shop_dapr.pubsub import DaprPublisher, InMemoryPublisher, Publisher
 from shop_dapr.secrets import DaprSecretStore, InMemorySecretStore, SecretNotFound, SecretStore
@@ -44,6 +44,7 @@ __all__ = [
     "StateStore",
     "TopicReply",
     "connect_grpc_client",
+    "parse_event",
     "sidecar_http_client",
     "wait_for_sidecar",
 ]

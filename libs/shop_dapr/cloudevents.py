@@ -1,9 +1,12 @@
 """The CloudEvent envelope the sidecar delivers to subscribers, typed."""
 
+import logging
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -32,3 +35,13 @@ class CloudEvent(BaseModel, Generic[T]):
     pubsubname: str | None = None
     traceparent: str | None = None
     data: T
+
+
+def parse_event(body: object, payload: type[T]) -> CloudEvent[T] | None:
+    """The typed event, or None when the body is not a valid event of this payload type
+    (the handler then answers DROP: a malformed message cannot get better by retrying)."""
+    try:
+        return CloudEvent[payload].model_validate(body)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        log.warning("malformed %s event: %s", payload.__name__, exc.errors(include_input=False))
+        return None

@@ -12,6 +12,7 @@ from dapr.aio.clients import DaprClient
 from dapr.clients.exceptions import DaprInternalError
 from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
 from dapr.clients.grpc._state import Concurrency, StateOptions
+from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,23 @@ class ETagMismatch(Exception):
 class StateStore(Protocol):
     async def get(self, key: str) -> StateEntry | None: ...
 
-    async def save(self, key: str, value: bytes, etag: str | None = None) -> None:
-        """Write `value`. With an ETag, only if the stored entry still carries it."""
+    async def get_many(self, keys: Sequence[str]) -> dict[str, StateEntry]:
+        """The entries that exist, by key, in one round trip."""
+
+    async def save(
+        self, key: str, value: bytes, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
+        """Write `value`. With an ETag, only if the stored entry still carries it; with a
+        TTL, the store forgets the entry that many seconds after this write."""
+
+    async def create(self, key: str, value: bytes) -> bool:
+        """Write `value` only if `key` is absent (first write wins); False if it exists."""
+
+    async def save_with_event(
+        self, key: str, value: bytes, etag: str | None, event_type: str, event: BaseModel
+    ) -> None:
+        """Write `value` and publish `event` atomically, through the store's outbox
+        (the component's outboxPublishPubsub / outboxPublishTopic)."""
 
     async def delete(self, key: str, etag: str | None = None) -> None: ...
 
@@ -79,12 +95,68 @@ class DaprStateStore:
             return None
         return StateEntry(value=response.data, etag=response.etag)
 
-    async def save(self, key: str, value: bytes, etag: str | None = None) -> None:
+    async def get_many(self, keys: Sequence[str]) -> dict[str, StateEntry]:
+        if not keys:
+            return {}
+        async with asyncio.timeout(self._timeout):
+            response = await self._client.get_bulk_state(self._store, list(keys))
+        return {
+            item.key: StateEntry(
+                value=item.data if isinstance(item.data, bytes) else item.data.encode(),
+                etag=item.etag,
+            )
+            for item in response.items
+            if item.data and not item.error
+        }
+
+    async def save(
+        self, key: str, value: bytes, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
         # First-write concurrency: with an ETag the write must match it exactly.
         options = StateOptions(concurrency=Concurrency.first_write) if etag else None
+        metadata = {"ttlInSeconds": str(ttl_seconds)} if ttl_seconds else {}
         try:
             async with asyncio.timeout(self._timeout):
-                await self._client.save_state(self._store, key, value, etag=etag, options=options)
+                await self._client.save_state(
+                    self._store, key, value, etag=etag, options=options, state_metadata=metadata
+                )
+        except (grpc.RpcError, DaprInternalError) as exc:
+            if _is_etag_error(exc):
+                raise ETagMismatch(key) from exc
+            raise
+
+    async def create(self, key: str, value: bytes) -> bool:
+        # First-write without an ETag writes only an absent key. Stores word the refusal
+        # differently (and not as an ETag error), so a failure is judged by a re-read.
+        options = StateOptions(concurrency=Concurrency.first_write)
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._client.save_state(self._store, key, value, options=options)
+        except (grpc.RpcError, DaprInternalError):
+            if await self.get(key) is not None:
+                return False
+            raise
+        return True
+
+    async def save_with_event(
+        self, key: str, value: bytes, etag: str | None, event_type: str, event: BaseModel
+    ) -> None:
+        # The sidecar publishes every upsert of an outbox transaction; the projection
+        # (same key) replaces the stored value as the event's data, and the save's
+        # metadata becomes CloudEvent attributes.
+        operations = [
+            TransactionalStateOperation(
+                key=key, data=value, etag=etag, metadata={"type": event_type}
+            ),
+            TransactionalStateOperation(
+                key=key,
+                data=event.model_dump_json(),
+                metadata={"outbox.projection": "true", "contentType": "application/json"},
+            ),
+        ]
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._client.execute_state_transaction(self._store, operations)
         except (grpc.RpcError, DaprInternalError) as exc:
             if _is_etag_error(exc):
                 raise ETagMismatch(key) from exc
@@ -118,22 +190,44 @@ class DaprStateStore:
 
 
 class InMemoryStateStore:
-    """The fake for unit tests: same ETag rules as Dapr, transactions all-or-nothing."""
+    """The fake for unit tests: same ETag rules as Dapr, transactions all-or-nothing,
+    TTLs recorded (not enforced), outbox events collected in `outbox`."""
 
     def __init__(self) -> None:
         self.entries: dict[str, StateEntry] = {}
+        self.ttls: dict[str, int] = {}
+        self.outbox: list[tuple[str, BaseModel]] = []
         self._etags = itertools.count(1)
 
     async def get(self, key: str) -> StateEntry | None:
         return self.entries.get(key)
 
+    async def get_many(self, keys: Sequence[str]) -> dict[str, StateEntry]:
+        return {key: self.entries[key] for key in keys if key in self.entries}
+
+    async def create(self, key: str, value: bytes) -> bool:
+        if key in self.entries:
+            return False
+        await self.save(key, value)
+        return True
+
+    async def save_with_event(
+        self, key: str, value: bytes, etag: str | None, event_type: str, event: BaseModel
+    ) -> None:
+        await self.save(key, value, etag)
+        self.outbox.append((event_type, event))
+
     def _check(self, key: str, etag: str | None) -> None:
         if etag is not None and (key not in self.entries or self.entries[key].etag != etag):
             raise ETagMismatch(key)
 
-    async def save(self, key: str, value: bytes, etag: str | None = None) -> None:
+    async def save(
+        self, key: str, value: bytes, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
         self._check(key, etag)
         self.entries[key] = StateEntry(value=value, etag=str(next(self._etags)))
+        if ttl_seconds:
+            self.ttls[key] = ttl_seconds
 
     async def delete(self, key: str, etag: str | None = None) -> None:
         self._check(key, etag)

@@ -1,0 +1,22 @@
+"""The cart's invocation API."""
+
+from pydantic import BaseModel
+
+from shop_contracts.common import Cents, ProductId, Quantity
+
+
+class CartLine(BaseModel):
+    product_id: ProductId
+    name: str
+    quantity: Quantity
+    unit_price_cents: Cents
+    line_total_cents: Cents
+
+
+class Cart(BaseModel):
+    """`GET /carts/{user_id}`: priced from the catalog at read time."""
+
+    user_id: str
+    lines: list[CartLine]
+    total_cents: Cents
+    currency: str

@@ -1,0 +1,56 @@
+"""Events the orders service publishes."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from shop_contracts.common import Cents, OrderId, ProductId, Quantity
+
+# Published through the Dapr outbox, atomically with the order it announces.
+ORDER_CREATED_TOPIC = "orders.order-created"
+ORDER_CREATED_TYPE = "shop.orders.order-created.v1"
+ORDER_STATUS_TOPIC = "orders.order-status-changed"
+ORDER_STATUS_TYPE = "shop.orders.order-status-changed.v1"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"  # stock reserved, awaiting payment
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class OrderLine(BaseModel):
+    product_id: ProductId
+    name: str
+    quantity: Quantity
+    unit_price_cents: Cents
+
+
+class OrderCreated(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: OrderId
+    user_id: str
+    email: str
+    lines: list[OrderLine]
+    total_cents: Cents
+    currency: str
+    # The simulated provider's payment token. With a real provider the client tokenises
+    # the card with the provider and only the token travels; here the test card number
+    # plays the token (see services/payments).
+    payment_token: str
+    created_at: datetime
+
+
+class OrderStatusChanged(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: OrderId
+    user_id: str
+    email: str
+    status: OrderStatus
+    total_cents: Cents
+    currency: str
+    lines: list[OrderLine]
+    reason: str | None = None
