@@ -22,6 +22,8 @@ from shop_dapr.state import (
     Save,
     StateEntry,
     StateStore,
+    TooMuchContention,
+    update,
 )
 
 __all__ = [
@@ -42,9 +44,11 @@ __all__ = [
     "SidecarUnavailable",
     "StateEntry",
     "StateStore",
+    "TooMuchContention",
     "TopicReply",
     "connect_grpc_client",
     "parse_event",
     "sidecar_http_client",
+    "update",
     "wait_for_sidecar",
 ]

@@ -3,11 +3,32 @@
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Request, Response, status
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from shop_contracts.catalog import LookupRequest, LookupResponse, ReserveRefused, ReserveRequest
+from shop_contracts.common import ProductId
 from shop_dapr import ETagMismatch
 
-from catalog.domain import Product, ProductFields, ProductId
-from catalog.service import CatalogService, ProductNotFound
+from catalog.domain import (
+    InsufficientStock,
+    ProductFields,
+    ProductQuery,
+    ProductView,
+    StockBelowReserved,
+)
+from catalog.service import CatalogService, ProductNotFound, ReservationConflict
 
 router = APIRouter()
 
@@ -34,6 +55,13 @@ ProductIdPath = Annotated[ProductId, Path(description="lower-case letters, digit
 IfMatch = Annotated[str | None, Header(description="ETag from a previous read")]
 
 
+class ProductPage(BaseModel):
+    items: list[ProductView]
+    page: int
+    page_size: int
+    total: int
+
+
 def _not_found(product_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"product '{product_id}' not found")
 
@@ -46,16 +74,57 @@ def _stale(product_id: str) -> HTTPException:
     )
 
 
+@router.get("/products")
+async def list_products(
+    service: ServiceDep,
+    q: Annotated[str | None, Query(max_length=200, description="words to find")] = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    min_price_cents: Annotated[int | None, Query(ge=0)] = None,
+    max_price_cents: Annotated[int | None, Query(ge=0)] = None,
+    sort: Annotated[str, Query(pattern="^(name|price|-price)$")] = "name",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ProductPage:
+    query = ProductQuery(
+        q=q,
+        category=category,
+        min_price_cents=min_price_cents,
+        max_price_cents=max_price_cents,
+        sort=sort,
+        page=page,
+        page_size=page_size,
+    )
+    items, total = await service.browse(query)
+    return ProductPage(items=items, page=page, page_size=page_size, total=total)
+
+
+@router.get("/categories")
+async def list_categories(service: ServiceDep) -> dict[str, int]:
+    """Category name -> number of products."""
+    return await service.categories()
+
+
 @router.get("/products/{product_id}")
 async def get_product(
     product_id: ProductIdPath, service: ServiceDep, response: Response
-) -> Product:
+) -> ProductView:
     try:
         product, etag = await service.get(product_id)
     except ProductNotFound:
         raise _not_found(product_id) from None
     response.headers["ETag"] = etag
-    return product
+    return ProductView.of(product)
+
+
+@router.post("/products:lookup")
+async def lookup_products(
+    request: Annotated[LookupRequest, Body()], service: ServiceDep
+) -> LookupResponse:
+    """Prices and availability of several products at once (for cart and orders)."""
+    if len(request.ids) > 100:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "at most 100 ids per lookup")
+    products, missing = await service.lookup(request.ids)
+    return LookupResponse(products=products, missing=missing)
 
 
 @router.put("/products/{product_id}", dependencies=[AdminOnly])
@@ -65,24 +134,15 @@ async def put_product(
     service: ServiceDep,
     response: Response,
     if_match: IfMatch = None,
-) -> Product:
+) -> ProductView:
     try:
-        product, etag = await service.put(Product(id=product_id, **fields.model_dump()), if_match)
+        product, etag = await service.put(product_id, fields, if_match)
     except ETagMismatch:
         raise _stale(product_id) from None
+    except StockBelowReserved as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     response.headers["ETag"] = etag
-    return product
-
-
-@router.post("/products:batch", dependencies=[AdminOnly], status_code=status.HTTP_204_NO_CONTENT)
-async def put_products(
-    products: Annotated[list[Product], Body(min_length=1, max_length=100)], service: ServiceDep
-) -> None:
-    """Create or replace several products at once: all of them, or none."""
-    ids = [p.id for p in products]
-    if len(set(ids)) != len(ids):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "product ids must be unique")
-    await service.put_many(products)
+    return ProductView.of(product)
 
 
 @router.delete(
@@ -95,3 +155,36 @@ async def delete_product(
         await service.delete(product_id, if_match)
     except ETagMismatch:
         raise _stale(product_id) from None
+
+
+@router.post(
+    "/reservations",
+    response_model=None,
+    responses={409: {"model": ReserveRefused, "description": "not enough stock"}},
+)
+async def reserve(request: ReserveRequest, service: ServiceDep) -> dict[str, str] | JSONResponse:
+    """Hold stock for an order: every item or none. Idempotent per order id."""
+    if not request.items or len({i.product_id for i in request.items}) != len(request.items):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "items must be non-empty with unique product ids"
+        )
+    try:
+        await service.reserve(request.order_id, request.items)
+    except InsufficientStock as exc:
+        refused = ReserveRefused(
+            detail=str(exc), product_id=exc.product_id, available=exc.available
+        )
+        return JSONResponse(refused.model_dump(), status_code=status.HTTP_409_CONFLICT)
+    except ProductNotFound as exc:
+        raise _not_found(str(exc)) from None
+    except ReservationConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return {"order_id": request.order_id, "status": "held"}
+
+
+@router.delete("/reservations/{order_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def release(
+    order_id: Annotated[str, Path(pattern=r"^[a-zA-Z0-9_-]{1,64}$")], service: ServiceDep
+) -> None:
+    """Give an order's units back. Idempotent."""
+    await service.release(order_id)

@@ -1,10 +1,22 @@
-"""Products: the catalog's rules, free of I/O."""
+"""Products and their stock: the catalog's rules, free of I/O.
+
+Stock is never oversold because a reservation is recorded inside the product's own
+record (`reservations`: order id -> units) and every change to that record is an ETag
+write: `available = stock - reserved`. Reserving, releasing and committing are each
+idempotent per order id, so a retried or redelivered request has no second effect.
+"""
 
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from shop_contracts.common import CURRENCY, Cents, ProductId
 
-ProductId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Category = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9 -]{0,39}$"),
+]
 
 
 class ProductFields(BaseModel):
@@ -12,14 +24,153 @@ class ProductFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    price_cents: int = Field(ge=0, le=100_000_000)
-    stock: int = Field(ge=0, le=1_000_000)
+    name: Name
+    description: Text = ""
+    category: Category = "general"
+    price_cents: Cents
+    stock: int = Field(ge=0, le=1_000_000, description="units on hand, reserved ones included")
 
 
 class Product(ProductFields):
+    """The stored record."""
+
     id: ProductId
+    reservations: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def reserved(self) -> int:
+        return sum(self.reservations.values())
+
+    @property
+    def available(self) -> int:
+        return self.stock - self.reserved
+
+
+class ProductView(BaseModel):
+    """What shoppers see."""
+
+    id: str
+    name: str
+    description: str
+    category: str
+    price_cents: int
+    currency: str
+    available: int
+
+    @classmethod
+    def of(cls, product: Product) -> "ProductView":
+        return cls(
+            id=product.id,
+            name=product.name,
+            description=product.description,
+            category=product.category,
+            price_cents=product.price_cents,
+            currency=CURRENCY,
+            available=max(product.available, 0),
+        )
+
+
+class InsufficientStock(Exception):
+    def __init__(self, product_id: str, available: int) -> None:
+        super().__init__(f"only {available} of product '{product_id}' available")
+        self.product_id = product_id
+        self.available = available
+
+
+class StockBelowReserved(Exception):
+    pass
+
+
+def replace_fields(current: Product | None, product_id: str, fields: ProductFields) -> Product:
+    """An admin's replacement keeps the reservations of pending orders."""
+    reservations = current.reservations if current else {}
+    product = Product(id=product_id, reservations=reservations, **fields.model_dump())
+    if product.available < 0:
+        raise StockBelowReserved(
+            f"stock {product.stock} is below the {product.reserved} units "
+            "reserved by pending orders"
+        )
+    return product
+
+
+def reserve(product: Product, order_id: str, quantity: int) -> Product:
+    if order_id in product.reservations:
+        return product
+    if product.available < quantity:
+        raise InsufficientStock(product.id, max(product.available, 0))
+    return product.model_copy(update={"reservations": {**product.reservations, order_id: quantity}})
+
+
+def release(product: Product, order_id: str) -> Product:
+    reservations = {k: v for k, v in product.reservations.items() if k != order_id}
+    return product.model_copy(update={"reservations": reservations})
+
+
+def commit(product: Product, order_id: str) -> Product:
+    """The order is paid: its reserved units leave the stock for good."""
+    quantity = product.reservations.get(order_id)
+    if quantity is None:
+        return product
+    return release(product, order_id).model_copy(update={"stock": product.stock - quantity})
+
+
+# --- listing and search over the index (id -> summary) -------------------------------
+
+
+class IndexEntry(BaseModel):
+    name: str
+    description: str
+    category: str
+    price_cents: int
+
+    @classmethod
+    def of(cls, product: Product) -> "IndexEntry":
+        return cls(
+            name=product.name,
+            description=product.description,
+            category=product.category,
+            price_cents=product.price_cents,
+        )
+
+
+class ProductQuery(BaseModel):
+    q: str | None = None
+    category: str | None = None
+    min_price_cents: int | None = None
+    max_price_cents: int | None = None
+    sort: str = "name"
+    page: int = 1
+    page_size: int = 20
+
+
+def search(index: dict[str, IndexEntry], query: ProductQuery) -> tuple[list[str], int]:
+    """The ids of one page of matches, and the number of matches in all."""
+    terms = (query.q or "").lower().split()
+
+    def matches(entry: IndexEntry) -> bool:
+        text = f"{entry.name} {entry.description} {entry.category}".lower()
+        return (
+            all(term in text for term in terms)
+            and (query.category is None or entry.category == query.category.lower())
+            and (query.min_price_cents is None or entry.price_cents >= query.min_price_cents)
+            and (query.max_price_cents is None or entry.price_cents <= query.max_price_cents)
+        )
+
+    hits = [(pid, entry) for pid, entry in index.items() if matches(entry)]
+    if query.sort in ("price", "-price"):
+        hits.sort(key=lambda h: (h[1].price_cents, h[0]), reverse=query.sort == "-price")
+    else:
+        hits.sort(key=lambda h: (h[1].name.lower(), h[0]))
+    start = (query.page - 1) * query.page_size
+    return [pid for pid, _ in hits[start : start + query.page_size]], len(hits)
 
 
 def state_key(product_id: str) -> str:
     return f"product:{product_id}"
+
+
+def reservation_key(order_id: str) -> str:
+    return f"reservation:{order_id}"
+
+
+INDEX_KEY = "catalog-index"

@@ -1,5 +1,6 @@
 """Composition root: `uvicorn --factory catalog.main:create_app`."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,9 +19,11 @@ from shop_dapr import (
 )
 from shop_dapr.health import health_router
 
-from catalog.api import router
+from catalog import api, events
 from catalog.service import CatalogService
 from catalog.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,11 +64,16 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                 await client.close()  # type: ignore[no-untyped-call]
 
     app = FastAPI(title="catalog", version="0.1.0", lifespan=lifespan)
-    app.include_router(router)
+    app.include_router(api.router)
+    app.include_router(events.router)
     app.include_router(health_router(check_sidecar=adapters is None))
     return app
 
 
 async def _wire(app: FastAPI, settings: Settings, adapters: Adapters) -> None:
-    app.state.service = CatalogService(adapters.state, adapters.publisher)
+    service = CatalogService(adapters.state, adapters.publisher)
+    app.state.service = service
     app.state.admin_token = await adapters.secrets.get(settings.admin_token_secret)
+    if settings.seed_file is not None:
+        created = await service.seed(settings.seed_file)
+        log.info("seeded %d new products from %s", created, settings.seed_file)

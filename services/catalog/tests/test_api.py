@@ -1,6 +1,7 @@
 """The catalog API in-process, with in-memory adapters."""
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -8,10 +9,10 @@ from shop_contracts.catalog import PRODUCT_CHANGED_TOPIC, ProductChanged
 from shop_dapr import InMemoryPublisher, InMemorySecretStore, InMemoryStateStore
 
 from catalog.main import Adapters, create_app
-from catalog.settings import Settings
+from catalog.settings import SEED_FILE, Settings
 
 ADMIN = {"Authorization": "Bearer s3cret"}
-MUG = {"name": "Mug", "price_cents": 1250, "stock": 3}
+MUG = {"name": "Mug", "description": "Blue", "category": "kitchen", "price_cents": 1250, "stock": 3}
 
 
 @pytest.fixture
@@ -24,16 +25,46 @@ def state() -> InMemoryStateStore:
     return InMemoryStateStore()
 
 
-@pytest.fixture
-async def client(
-    state: InMemoryStateStore, publisher: InMemoryPublisher
+async def serve(
+    state: InMemoryStateStore, publisher: InMemoryPublisher, seed_file: Path | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
     adapters = Adapters(state, publisher, InMemorySecretStore({"catalog-admin-token": "s3cret"}))
-    app = create_app(Settings(), adapters)
+    app = create_app(Settings(seed_file=seed_file), adapters)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as c:
             yield c
+
+
+@pytest.fixture
+async def client(
+    state: InMemoryStateStore, publisher: InMemoryPublisher
+) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in serve(state, publisher):
+        yield c
+
+
+@pytest.fixture
+async def seeded(
+    state: InMemoryStateStore, publisher: InMemoryPublisher
+) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in serve(state, publisher, SEED_FILE):
+        yield c
+
+
+async def reserve(client: httpx.AsyncClient, order_id: str, **items: int) -> httpx.Response:
+    body = {
+        "order_id": order_id,
+        "items": [{"product_id": p.replace("_", "-"), "quantity": q} for p, q in items.items()],
+    }
+    return await client.post("/reservations", json=body)
+
+
+async def available(client: httpx.AsyncClient, product_id: str) -> int:
+    return int((await client.get(f"/products/{product_id}")).json()["available"])
+
+
+# --- admin writes ---------------------------------------------------------------------
 
 
 async def test_put_then_get_returns_product_with_etag(client: httpx.AsyncClient) -> None:
@@ -41,7 +72,15 @@ async def test_put_then_get_returns_product_with_etag(client: httpx.AsyncClient)
     assert put.status_code == 200
     got = await client.get("/products/mug")
     assert got.status_code == 200
-    assert got.json() == {"id": "mug", **MUG}
+    assert got.json() == {
+        "id": "mug",
+        "name": "Mug",
+        "description": "Blue",
+        "category": "kitchen",
+        "price_cents": 1250,
+        "currency": "EUR",
+        "available": 3,
+    }
     assert got.headers["ETag"] == put.headers["ETag"]
 
 
@@ -66,16 +105,7 @@ async def test_stale_if_match_is_refused_and_nothing_changes(client: httpx.Async
     )
     assert stale.status_code == 412
     assert "changed since it was read" in stale.json()["detail"]
-    assert (await client.get("/products/mug")).json()["stock"] == 2
-
-
-async def test_batch_is_all_or_nothing_on_duplicate_ids(
-    client: httpx.AsyncClient, state: InMemoryStateStore
-) -> None:
-    batch = [{"id": "a", **MUG}, {"id": "a", **MUG}]
-    response = await client.post("/products:batch", json=batch, headers=ADMIN)
-    assert response.status_code == 422
-    assert state.entries == {}
+    assert await available(client, "mug") == 2
 
 
 @pytest.mark.parametrize(
@@ -85,6 +115,7 @@ async def test_batch_is_all_or_nothing_on_duplicate_ids(
         ({**MUG, "stock": "many"}, "stock"),
         ({"price_cents": 1, "stock": 1}, "name"),
         ({**MUG, "colour": "red"}, "colour"),
+        ({**MUG, "category": "Bad/Category"}, "category"),
     ],
 )
 async def test_bad_product_is_a_422_naming_the_field(
@@ -119,3 +150,142 @@ async def test_unknown_product_is_404(client: httpx.AsyncClient) -> None:
 
 async def test_invalid_product_id_is_422(client: httpx.AsyncClient) -> None:
     assert (await client.get("/products/Not_An_Id")).status_code == 422
+
+
+async def test_stock_cannot_drop_below_reserved_units(client: httpx.AsyncClient) -> None:
+    await client.put("/products/mug", json=MUG, headers=ADMIN)
+    await reserve(client, "o1", mug=2)
+    refused = await client.put("/products/mug", json={**MUG, "stock": 1}, headers=ADMIN)
+    assert refused.status_code == 409
+    assert "reserved by pending orders" in refused.json()["detail"]
+
+
+# --- browsing -------------------------------------------------------------------------
+
+
+async def test_seed_loads_once(seeded: httpx.AsyncClient, state: InMemoryStateStore) -> None:
+    first = (await seeded.get("/products", params={"page_size": 100})).json()
+    assert first["total"] == 12
+    async for again in serve(state, InMemoryPublisher(), SEED_FILE):
+        assert (await again.get("/products")).json()["total"] == 12
+
+
+async def test_search_filters_sorts_and_pages(seeded: httpx.AsyncClient) -> None:
+    tea = (await seeded.get("/products", params={"q": "TEA hot"})).json()
+    assert [p["id"] for p in tea["items"]] == ["teapot"]
+
+    kitchen = await seeded.get(
+        "/products", params={"category": "kitchen", "sort": "-price", "page_size": 2, "page": 2}
+    )
+    body = kitchen.json()
+    assert body["total"] == 4
+    assert [p["id"] for p in body["items"]] == ["cutting-board", "mug"]
+
+    cheap = (await seeded.get("/products", params={"max_price_cents": 1500})).json()
+    assert {p["id"] for p in cheap["items"]} == {"mug", "ink-blue"}
+
+
+@pytest.mark.parametrize(
+    "params", [{"page": 0}, {"page_size": 101}, {"sort": "random"}, {"min_price_cents": -1}]
+)
+async def test_bad_listing_parameters_are_422(
+    seeded: httpx.AsyncClient, params: dict[str, object]
+) -> None:
+    assert (await seeded.get("/products", params=params)).status_code == 422
+
+
+async def test_categories_count_products(seeded: httpx.AsyncClient) -> None:
+    assert (await seeded.get("/categories")).json() == {
+        "home": 3,
+        "kitchen": 4,
+        "outdoor": 2,
+        "stationery": 3,
+    }
+
+
+async def test_lookup_prices_several_products(seeded: httpx.AsyncClient) -> None:
+    answer = await seeded.post("/products:lookup", json={"ids": ["mug", "nope", "candle"]})
+    body = answer.json()
+    assert [(p["id"], p["price_cents"], p["available"]) for p in body["products"]] == [
+        ("mug", 1250, 40),
+        ("candle", 1600, 50),
+    ]
+    assert body["missing"] == ["nope"]
+
+
+# --- reservations ---------------------------------------------------------------------
+
+
+async def test_reservation_holds_stock_idempotently(seeded: httpx.AsyncClient) -> None:
+    assert (await reserve(seeded, "o1", mug=5, candle=1)).status_code == 200
+    assert (await reserve(seeded, "o1", mug=5, candle=1)).status_code == 200
+    assert await available(seeded, "mug") == 35
+    assert await available(seeded, "candle") == 49
+
+
+async def test_insufficient_stock_holds_nothing(seeded: httpx.AsyncClient) -> None:
+    refused = await reserve(seeded, "o1", candle=1, wool_blanket=7)
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "detail": "only 6 of product 'wool-blanket' available",
+        "product_id": "wool-blanket",
+        "available": 6,
+    }
+    assert await available(seeded, "candle") == 50
+    # The same order id keeps its answer.
+    assert (await reserve(seeded, "o1", candle=1, wool_blanket=7)).status_code == 409
+
+
+async def test_release_gives_units_back_once(seeded: httpx.AsyncClient) -> None:
+    await reserve(seeded, "o1", mug=5)
+    assert (await seeded.delete("/reservations/o1")).status_code == 204
+    assert (await seeded.delete("/reservations/o1")).status_code == 204
+    assert await available(seeded, "mug") == 40
+
+
+async def test_paid_order_commits_and_cancelled_releases(seeded: httpx.AsyncClient) -> None:
+    await reserve(seeded, "paid-1", mug=5)
+    await reserve(seeded, "cancelled-1", mug=3)
+    for order_id, status in (("paid-1", "paid"), ("cancelled-1", "cancelled")):
+        for _ in range(2):  # redelivered: no second effect
+            reply = await seeded.post(
+                "/events/orders/order-status-changed", json=status_event(order_id, status)
+            )
+            assert reply.json() == {"status": "SUCCESS"}
+    assert await available(seeded, "mug") == 35
+
+
+async def test_unknown_product_in_reservation_is_404(seeded: httpx.AsyncClient) -> None:
+    assert (await reserve(seeded, "o1", nope=1)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "items",
+    [[], [{"product_id": "mug", "quantity": 0}], [{"product_id": "mug", "quantity": 1}] * 2],
+)
+async def test_bad_reservation_is_422(seeded: httpx.AsyncClient, items: list[object]) -> None:
+    answer = await seeded.post("/reservations", json={"order_id": "o1", "items": items})
+    assert answer.status_code == 422
+
+
+async def test_malformed_event_is_dropped(seeded: httpx.AsyncClient) -> None:
+    reply = await seeded.post("/events/orders/order-status-changed", json={"id": "x"})
+    assert reply.json() == {"status": "DROP"}
+
+
+def status_event(order_id: str, status: str) -> dict[str, object]:
+    return {
+        "id": f"e-{order_id}-{status}",
+        "source": "orders",
+        "type": "shop.orders.order-status-changed.v1",
+        "specversion": "1.0",
+        "data": {
+            "order_id": order_id,
+            "user_id": "u1",
+            "email": "a@example.com",
+            "status": status,
+            "total_cents": 1,
+            "currency": "EUR",
+            "lines": [],
+        },
+    }
