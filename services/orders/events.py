@@ -1,0 +1,44 @@
+"""Topic handlers, bound by components/common/subscriptions.yaml."""
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from shop_contracts.payments import PaymentFailed, PaymentSucceeded
+from shop_dapr import TopicReply, parse_event
+
+from orders.api import get_service
+from orders.domain import InvalidTransition
+from orders.service import OrderNotFound
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/events", include_in_schema=False)
+
+EventBody = Annotated[Any, Body()]
+
+
+@router.post("/payments/payment-succeeded")
+async def on_payment_succeeded(request: Request, body: EventBody = None) -> dict[str, str]:
+    event = parse_event(body, PaymentSucceeded)
+    if event is None:
+        return TopicReply.DROP.body()
+    try:
+        await get_service(request).payment_succeeded(event.data.order_id, event.data.payment_id)
+    except (OrderNotFound, InvalidTransition) as exc:
+        # Cannot get better by retrying; a paid-after-cancel needs a refund (see README).
+        log.error("payment for order %s not applied: %s", event.data.order_id, exc)
+        return TopicReply.DROP.body()
+    return TopicReply.SUCCESS.body()
+
+
+@router.post("/payments/payment-failed")
+async def on_payment_failed(request: Request, body: EventBody = None) -> dict[str, str]:
+    event = parse_event(body, PaymentFailed)
+    if event is None:
+        return TopicReply.DROP.body()
+    try:
+        await get_service(request).payment_failed(event.data.order_id, event.data.reason)
+    except (OrderNotFound, InvalidTransition) as exc:
+        log.error("payment failure for order %s not applied: %s", event.data.order_id, exc)
+        return TopicReply.DROP.body()
+    return TopicReply.SUCCESS.body()

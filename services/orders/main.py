@@ -1,0 +1,73 @@
+"""Composition root: `uvicorn --factory orders.main:create_app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+from shop_dapr import (
+    DaprPublisher,
+    DaprStateStore,
+    Publisher,
+    StateStore,
+    connect_grpc_client,
+    sidecar_http_client,
+    wait_for_sidecar,
+)
+from shop_dapr.health import health_router
+
+from orders import api, events
+from orders.service import OrdersService
+from orders.settings import Settings
+
+
+@dataclass
+class Adapters:
+    state: StateStore
+    publisher: Publisher
+    sidecar_transport: httpx.AsyncBaseTransport
+
+
+def create_app(settings: Settings | None = None, adapters: Adapters | None = None) -> FastAPI:
+    """The orders app. Unit tests pass in-memory `adapters` (and a transport that plays
+    the sidecar for invocations); otherwise the lifespan connects to the sidecar."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        transport = adapters.sidecar_transport if adapters else None
+        async with sidecar_http_client(settings, transport=transport) as sidecar:
+            app.state.sidecar = sidecar
+            if adapters is not None:
+                _wire(app, settings, sidecar, adapters.state, adapters.publisher)
+                yield
+                return
+            await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
+            client = connect_grpc_client(settings)
+            try:
+                timeout = settings.dapr_call_timeout_seconds
+                state = DaprStateStore(client, settings.statestore, timeout)
+                publisher = DaprPublisher(client, settings.pubsub, timeout)
+                _wire(app, settings, sidecar, state, publisher)
+                yield
+            finally:
+                await client.close()  # type: ignore[no-untyped-call]
+
+    app = FastAPI(title="orders", version="0.1.0", lifespan=lifespan)
+    app.include_router(api.router)
+    app.include_router(events.router)
+    app.include_router(health_router(check_sidecar=adapters is None))
+    return app
+
+
+def _wire(
+    app: FastAPI,
+    settings: Settings,
+    sidecar: httpx.AsyncClient,
+    state: StateStore,
+    publisher: Publisher,
+) -> None:
+    app.state.service = OrdersService(
+        state, publisher, sidecar, settings.cart_app_id, settings.catalog_app_id
+    )
