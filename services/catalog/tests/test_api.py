@@ -189,7 +189,7 @@ async def test_search_filters_sorts_and_pages(seeded: httpx.AsyncClient) -> None
     "params", [{"page": 0}, {"page_size": 101}, {"sort": "random"}, {"min_price_cents": -1}]
 )
 async def test_bad_listing_parameters_are_422(
-    seeded: httpx.AsyncClient, params: dict[str, object]
+    seeded: httpx.AsyncClient, params: dict[str, int | str]
 ) -> None:
     assert (await seeded.get("/products", params=params)).status_code == 422
 
