@@ -1,12 +1,24 @@
-"""The public API, versioned under /api/v1."""
+"""The public API, versioned under /api/v1: the only door clients use. Routes check
+what they can at the edge, then forward to the owning service by app id."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+import httpx
+from fastapi import APIRouter, Depends, Form, Header, Path, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from shop_contracts.common import USER_EMAIL_HEADER, USER_ID_HEADER, OrderId, ProductId, Quantity
 
-from gateway.service import ProductNotFound, ProductReader, UpstreamUnavailable
+from gateway.auth import CurrentUser
+from gateway.service import ProductReader, Upstream, order_with_payment
+from gateway.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
+
+
+def get_upstream(request: Request) -> Upstream:
+    upstream: Upstream = request.app.state.upstream
+    return upstream
 
 
 def get_products(request: Request) -> ProductReader:
@@ -14,22 +26,197 @@ def get_products(request: Request) -> ProductReader:
     return reader
 
 
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+UpstreamDep = Annotated[Upstream, Depends(get_upstream)]
 ProductsDep = Annotated[ProductReader, Depends(get_products)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ProductIdPath = Annotated[ProductId, Path()]
 
 
-@router.get("/products/{product_id}")
-async def get_product(
-    product_id: Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")],
-    products: ProductsDep,
-    response: Response,
-) -> dict[str, Any]:
-    try:
-        product, cached = await products.get(product_id)
-    except ProductNotFound:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"product '{product_id}' not found"
-        ) from None
-    except UpstreamUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
-    response.headers["X-Cache"] = "hit" if cached else "miss"
-    return product
+class Registration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=10, max_length=128)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class CartItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: Quantity
+
+
+class Checkout(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_token: str = Field(
+        pattern=r"^[0-9]{12,19}$",
+        description="payment token; the simulated provider takes test card numbers "
+        "(4242424242424242 pays, 4000000000000002 is declined)",
+    )
+
+
+def relay(response: httpx.Response) -> Response:
+    """The service's answer as the client's: status and JSON body unchanged."""
+    if response.status_code == 204:
+        return Response(status_code=204)
+    return Response(response.content, response.status_code, media_type="application/json")
+
+
+def user_headers(user: CurrentUser) -> dict[str, str]:
+    # Built from the verified token only: a client cannot choose who it is.
+    return {USER_ID_HEADER: user.user_id, USER_EMAIL_HEADER: user.email}
+
+
+# --- identity -------------------------------------------------------------------------
+
+
+@router.post("/auth/register", status_code=201, tags=["identity"])
+async def register(body: Registration, upstream: UpstreamDep, settings: SettingsDep) -> Response:
+    return relay(
+        await upstream.call(settings.identity_app_id, "POST", "/register", json=body.model_dump())
+    )
+
+
+@router.post("/auth/token", tags=["identity"])
+async def token(
+    username: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=128)],
+    upstream: UpstreamDep,
+    settings: SettingsDep,
+    grant_type: Annotated[str, Form(pattern="^password$")] = "password",
+) -> Response:
+    """OAuth2 password flow: `username` is the e-mail address."""
+    form = httpx.QueryParams({"grant_type": grant_type, "username": username, "password": password})
+    response = await upstream.call(
+        settings.identity_app_id,
+        "POST",
+        "/token",
+        content=str(form).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    relayed = relay(response)
+    if response.status_code == 401:
+        relayed.headers["WWW-Authenticate"] = "Bearer"
+    return relayed
+
+
+@router.get("/me", tags=["identity"])
+async def me(user: CurrentUser, upstream: UpstreamDep, settings: SettingsDep) -> Response:
+    return relay(
+        await upstream.call(
+            settings.identity_app_id, "GET", "/users/me", headers=user_headers(user)
+        )
+    )
+
+
+# --- catalog --------------------------------------------------------------------------
+
+
+@router.get("/products", tags=["catalog"])
+async def list_products(request: Request, upstream: UpstreamDep, settings: SettingsDep) -> Response:
+    """Filters: `q` (words), `category`, `min_price_cents`, `max_price_cents`,
+    `sort` (name | price | -price), `page`, `page_size` (<= 100)."""
+    return relay(
+        await upstream.call(
+            settings.catalog_app_id,
+            "GET",
+            "/products",
+            params=httpx.QueryParams(str(request.query_params)),
+        )
+    )
+
+
+@router.get("/categories", tags=["catalog"])
+async def categories(upstream: UpstreamDep, settings: SettingsDep) -> Response:
+    return relay(await upstream.call(settings.catalog_app_id, "GET", "/categories"))
+
+
+@router.get("/products/{product_id}", tags=["catalog"])
+async def get_product(product_id: ProductIdPath, products: ProductsDep) -> Response:
+    answer, cached = await products.get(product_id)
+    relayed = relay(answer)
+    relayed.headers["X-Cache"] = "hit" if cached else "miss"
+    return relayed
+
+
+# --- cart -----------------------------------------------------------------------------
+
+
+@router.get("/cart", tags=["cart"])
+async def get_cart(user: CurrentUser, upstream: UpstreamDep, settings: SettingsDep) -> Response:
+    return relay(await upstream.call(settings.cart_app_id, "GET", f"/carts/{user.user_id}"))
+
+
+@router.put("/cart/items/{product_id}", tags=["cart"])
+async def set_cart_item(
+    product_id: ProductIdPath,
+    body: CartItem,
+    user: CurrentUser,
+    upstream: UpstreamDep,
+    settings: SettingsDep,
+) -> Response:
+    """Set how many of a product the cart holds."""
+    path = f"/carts/{user.user_id}/items/{product_id}"
+    return relay(await upstream.call(settings.cart_app_id, "PUT", path, json=body.model_dump()))
+
+
+@router.delete("/cart/items/{product_id}", status_code=204, tags=["cart"])
+async def remove_cart_item(
+    product_id: ProductIdPath, user: CurrentUser, upstream: UpstreamDep, settings: SettingsDep
+) -> Response:
+    path = f"/carts/{user.user_id}/items/{product_id}"
+    return relay(await upstream.call(settings.cart_app_id, "DELETE", path))
+
+
+# --- orders ---------------------------------------------------------------------------
+
+
+@router.post("/orders", status_code=201, tags=["orders"])
+async def checkout(
+    body: Checkout,
+    user: CurrentUser,
+    upstream: UpstreamDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=100)] = None,
+) -> Response:
+    """Order everything in the cart. Send an `Idempotency-Key` to make retries safe:
+    the same key returns the same order (200) instead of placing a second one."""
+    headers = user_headers(user) | ({"Idempotency-Key": idempotency_key} if idempotency_key else {})
+    return relay(
+        await upstream.call(
+            settings.orders_app_id, "POST", "/orders", json=body.model_dump(), headers=headers
+        )
+    )
+
+
+@router.get("/orders", tags=["orders"])
+async def orders(user: CurrentUser, upstream: UpstreamDep, settings: SettingsDep) -> Response:
+    return relay(
+        await upstream.call(settings.orders_app_id, "GET", "/orders", headers=user_headers(user))
+    )
+
+
+@router.get("/orders/{order_id}", tags=["orders"])
+async def order(
+    order_id: Annotated[OrderId, Path()],
+    user: CurrentUser,
+    upstream: UpstreamDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    """The order with its payment (null until payments has seen it)."""
+    code, body = await order_with_payment(
+        upstream, settings.orders_app_id, settings.payments_app_id, order_id, user_headers(user)
+    )
+    return JSONResponse(body, code)
+
+
+def upstream_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"service unavailable: {exc}"}, status.HTTP_503_SERVICE_UNAVAILABLE
+    )

@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -10,8 +9,10 @@ from shop_dapr import sidecar_http_client, wait_for_sidecar
 from shop_dapr.health import health_router
 
 from gateway import api, events
-from gateway.domain import TtlCache
-from gateway.service import ProductReader
+from gateway.auth import Authenticator
+from gateway.domain import RateLimiter, TtlCache
+from gateway.edge import BodyLimit, RateLimit
+from gateway.service import ProductReader, Upstream, UpstreamUnavailable
 from gateway.settings import Settings
 
 
@@ -26,13 +27,26 @@ def create_app(
         async with sidecar_http_client(settings, transport=sidecar_transport) as sidecar:
             if sidecar_transport is None:
                 await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
+            upstream = Upstream(sidecar)
             app.state.sidecar = sidecar
-            cache: TtlCache[Any] = TtlCache(settings.product_cache_ttl_seconds)
-            app.state.products = ProductReader(sidecar, settings.catalog_app_id, cache)
+            app.state.settings = settings
+            app.state.upstream = upstream
+            app.state.authenticator = Authenticator(sidecar, settings.identity_app_id)
+            cache: TtlCache[httpx.Response] = TtlCache(settings.product_cache_ttl_seconds)
+            app.state.products = ProductReader(upstream, settings.catalog_app_id, cache)
             yield
 
-    app = FastAPI(title="shop gateway", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="shop",
+        version="1.0.0",
+        description="The shop's public API. Every route forwards to a service through Dapr.",
+        lifespan=lifespan,
+    )
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(health_router(check_sidecar=sidecar_transport is None))
+    app.add_exception_handler(UpstreamUnavailable, api.upstream_unavailable)
+    limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.add_middleware(RateLimit, limiter=limiter)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

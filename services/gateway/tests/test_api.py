@@ -1,32 +1,71 @@
-"""The gateway in-process; an httpx MockTransport plays the sidecar."""
+"""The gateway in-process; an httpx MockTransport plays the sidecar and the services
+behind it. Tokens are signed with a key made here, served as identity's JWKS."""
 
+import json
+import time
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from shop_contracts.identity import JWT_AUDIENCE, JWT_ISSUER
 
 from gateway.main import create_app
 from gateway.settings import Settings
 
-MUG = {"id": "mug", "name": "Mug", "price_cents": 1250, "stock": 3}
+MUG = {"id": "mug", "name": "Mug", "price_cents": 1250, "available": 3}
+KEY = Ed25519PrivateKey.generate()
+KID = "k1"
+
+
+def jwks() -> dict[str, object]:
+    public = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(KEY.public_key()))
+    return {"keys": [{**public, "kid": KID, "use": "sig", "alg": "EdDSA"}]}
+
+
+def token(key: Ed25519PrivateKey = KEY, **claims: object) -> str:
+    now = int(time.time())
+    payload = {
+        "iss": JWT_ISSUER, "aud": JWT_AUDIENCE, "sub": "alice", "email": "alice@example.com",
+        "name": "Alice", "iat": now, "nbf": now, "exp": now + 600, "jti": uuid.uuid4().hex,
+    } | claims  # fmt: skip
+    return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": KID})
 
 
 class FakeSidecar:
-    """Answers invocations of the catalog; counts them."""
-
     def __init__(self) -> None:
         self.products = {"mug": dict(MUG)}
-        self.calls = 0
+        self.calls: list[tuple[str, str, str]] = []
+        self.seen_headers: list[httpx.Headers] = []
         self.down = False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("sidecar down", request=request)
-        assert request.headers["dapr-app-id"] == "catalog"
-        self.calls += 1
-        product_id = request.url.path.removeprefix("/products/")
-        if product_id in self.products:
-            return httpx.Response(200, json=self.products[product_id])
+        app, path = request.headers["dapr-app-id"], request.url.path
+        self.calls.append((app, request.method, path))
+        self.seen_headers.append(request.headers)
+        if (app, path) == ("identity", "/.well-known/jwks.json"):
+            return httpx.Response(200, json=jwks())
+        if app == "catalog" and path.startswith("/products/"):
+            product = self.products.get(path.removeprefix("/products/"))
+            return (
+                httpx.Response(200, json=product)
+                if product
+                else httpx.Response(404, json={"detail": "nf"})
+            )
+        if app == "catalog" and path == "/products":
+            return httpx.Response(200, json={"query": str(request.url.params)})
+        if app == "orders" and path == "/orders":
+            return httpx.Response(201, json={"order_id": "o1", "status": "pending"})
+        if app == "orders" and path == "/orders/o1":
+            return httpx.Response(200, json={"order_id": "o1", "status": "paid"})
+        if app == "payments" and path == "/payments/o1":
+            return httpx.Response(200, json={"status": "succeeded"})
+        if app == "cart":
+            return httpx.Response(500)
         return httpx.Response(404, json={"detail": "not found"})
 
 
@@ -35,13 +74,22 @@ def sidecar() -> FakeSidecar:
     return FakeSidecar()
 
 
-@pytest.fixture
-async def client(sidecar: FakeSidecar) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(), sidecar_transport=httpx.MockTransport(sidecar.handle))
+async def serve(sidecar: FakeSidecar, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, sidecar_transport=httpx.MockTransport(sidecar.handle))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as c:
             yield c
+
+
+@pytest.fixture
+async def client(sidecar: FakeSidecar) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in serve(sidecar, Settings()):
+        yield c
+
+
+def bearer(value: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value or token()}"}
 
 
 def product_changed(product_id: object, event_id: str = "e1") -> dict[str, object]:
@@ -61,7 +109,7 @@ async def test_product_is_served_then_cached(
     second = await client.get("/api/v1/products/mug")
     assert first.json() == second.json() == MUG
     assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("miss", "hit")
-    assert sidecar.calls == 1
+    assert sidecar.calls == [("catalog", "GET", "/products/mug")]
 
 
 async def test_product_changed_event_evicts_the_cache(
@@ -76,15 +124,7 @@ async def test_product_changed_event_evicts_the_cache(
     assert again.json()["price_cents"] == 999
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"not": "a cloudevent"},
-        product_changed(None),
-        [1, 2, 3],
-        None,
-    ],
-)
+@pytest.mark.parametrize("body", [{"not": "a cloudevent"}, product_changed(None), [1, 2, 3], None])
 async def test_malformed_event_is_dropped_not_retried(
     client: httpx.AsyncClient, body: object
 ) -> None:
@@ -93,13 +133,16 @@ async def test_malformed_event_is_dropped_not_retried(
     assert reply.json() == {"status": "DROP"}
 
 
+async def test_listing_forwards_the_query(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/api/v1/products", params={"q": "tea pot", "page": 2})
+    assert answer.json() == {"query": "q=tea+pot&page=2"}
+
+
 async def test_unknown_product_is_404(client: httpx.AsyncClient) -> None:
-    response = await client.get("/api/v1/products/nope")
-    assert response.status_code == 404
-    assert response.json() == {"detail": "product 'nope' not found"}
+    assert (await client.get("/api/v1/products/nope")).status_code == 404
 
 
-async def test_unreachable_catalog_is_503_with_reason(
+async def test_unreachable_service_is_503_with_reason(
     client: httpx.AsyncClient, sidecar: FakeSidecar
 ) -> None:
     sidecar.down = True
@@ -108,5 +151,113 @@ async def test_unreachable_catalog_is_503_with_reason(
     assert "catalog unreachable" in response.json()["detail"]
 
 
-async def test_invalid_product_id_is_422(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/api/v1/products/..%2F..%2Fadmin")).status_code in (404, 422)
+async def test_failing_service_is_503(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/cart", headers=bearer())
+    assert response.status_code == 503
+    assert response.json() == {"detail": "service unavailable: cart failed (500)"}
+
+
+# --- authentication -------------------------------------------------------------------
+
+
+async def test_user_comes_from_the_verified_token_only(
+    client: httpx.AsyncClient, sidecar: FakeSidecar
+) -> None:
+    response = await client.post(
+        "/api/v1/orders",
+        json={"payment_token": "4242424242424242"},
+        headers={**bearer(), "X-User-Id": "mallory", "Idempotency-Key": "k1"},
+    )
+    assert response.status_code == 201
+    sent = sidecar.seen_headers[-1]
+    assert (sent["X-User-Id"], sent["X-User-Email"], sent["Idempotency-Key"]) == (
+        "alice",
+        "alice@example.com",
+        "k1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing bearer token"),
+        (bearer("not.a.jwt"), "malformed token"),
+        (bearer(token(exp=int(time.time()) - 3600)), "token expired"),
+        (bearer(token(Ed25519PrivateKey.generate())), "signature invalid"),
+        (bearer(token(aud="elsewhere")), "wrong audience"),
+        ({"Authorization": "Basic YWxpY2U6c2VjcmV0"}, "missing bearer token"),
+    ],
+)
+async def test_missing_expired_or_forged_token_is_401(
+    client: httpx.AsyncClient, headers: dict[str, str], reason: str
+) -> None:
+    response = await client.get("/api/v1/orders", headers=headers)
+    assert response.status_code == 401
+    assert reason in response.json()["detail"]
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_order_page_aggregates_order_and_payment(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/orders/o1", headers=bearer())
+    assert response.json() == {
+        "order_id": "o1",
+        "status": "paid",
+        "payment": {"status": "succeeded"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/orders", {"payment_token": "12"}),
+        ("/api/v1/orders", {"payment_token": 4242424242424242}),
+        ("/api/v1/cart/items/mug", {"quantity": 0}),
+        ("/api/v1/cart/items/mug", {"quantity": -3}),
+        ("/api/v1/cart/items/mug", {"quantity": "two"}),
+    ],
+)
+async def test_bad_bodies_are_422_at_the_edge(
+    client: httpx.AsyncClient, sidecar: FakeSidecar, path: str, body: dict[str, object]
+) -> None:
+    method = "POST" if path.endswith("orders") else "PUT"
+    response = await client.request(method, path, json=body, headers=bearer())
+    assert response.status_code == 422
+    assert not [c for c in sidecar.calls if c[0] != "identity"]
+
+
+async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/orders", content=b"{oops", headers={**bearer(), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+# --- edge limits ----------------------------------------------------------------------
+
+
+async def test_oversize_body_is_413(client: httpx.AsyncClient) -> None:
+    big = {"payment_token": "4242424242424242", "pad": "x" * 70_000}
+    response = await client.post("/api/v1/orders", json=big, headers=bearer())
+    assert response.status_code == 413
+    assert "over 65536 bytes" in response.json()["detail"]
+
+
+async def test_oversize_chunked_body_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(100):
+            yield b"x" * 1000
+
+    response = await client.post("/api/v1/auth/register", content=chunks())
+    assert response.status_code == 413
+
+
+async def test_abusive_client_gets_429_with_retry_after(sidecar: FakeSidecar) -> None:
+    async for client in serve(sidecar, Settings(rate_limit_per_second=1, rate_limit_burst=3)):
+        codes = [(await client.get("/api/v1/products/mug")).status_code for _ in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+        refused = await client.get("/api/v1/products/mug")
+        assert refused.headers["Retry-After"] == "1"
+        # Another client (its own token) is not affected.
+        assert (await client.get("/api/v1/products/mug", headers=bearer())).status_code == 200
+        # Health checks are never limited.
+        assert (await client.get("/healthz")).status_code == 204

@@ -1,0 +1,99 @@
+"""What every request meets first: a body size limit and a per-client rate limit.
+Plain ASGI middleware, so an oversize body is refused before the app reads it."""
+
+import hashlib
+import json
+import math
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.domain import RateLimiter
+
+
+async def _reply(
+    send: Send, status: int, detail: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_big = f"request body over {self.max_bytes} bytes"
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await _reply(send, 413, too_big)
+            return
+        if length is not None:
+            await self.app(scope, receive, send)
+            return
+        # No Content-Length (a chunked body): read it here, up to the limit, then hand
+        # the app the buffered body.
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.max_bytes:
+                await _reply(send, 413, too_big)
+                return
+            if not message.get("more_body", False):
+                break
+        buffered: list[Message] = [{"type": "http.request", "body": b"".join(chunks)}]
+
+        async def replay() -> Message:
+            return buffered.pop() if buffered else await receive()
+
+        await self.app(scope, replay, send)
+
+
+class RateLimit:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, prefix: str = "/api/") -> None:
+        self.app = app
+        self.limiter = limiter
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        wait = self.limiter.take(_client(scope))
+        if wait > 0:
+            retry_after = str(max(1, math.ceil(wait))).encode()
+            await _reply(
+                send, 429, "too many requests: slow down", ((b"retry-after", retry_after),)
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+def _client(scope: Scope) -> str:
+    """The bearer token (hashed) when there is one, so users behind one address do not
+    share a bucket; otherwise the peer address."""
+    authorization = dict(scope["headers"]).get(b"authorization", b"")
+    if authorization.lower().startswith(b"bearer "):
+        return "t:" + hashlib.sha256(authorization[7:]).hexdigest()[:32]
+    client = scope.get("client")
+    return f"a:{client[0] if client else 'unknown'}"
