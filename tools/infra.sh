@@ -21,12 +21,12 @@ SECRETS="$DATA_DIR/secrets.json"
 mkdir -p "$PIDS" "$LOGS"
 
 PROFILES="redis kafka-postgres"
-ALL_SERVICES="redis postgres kafka placement scheduler"
+ALL_SERVICES="redis postgres kafka placement scheduler mailsink"
 
 services_for() { # <profile>
   case "$1" in
-    redis) echo "redis placement scheduler" ;;
-    kafka-postgres) echo "kafka postgres placement scheduler" ;;
+    redis) echo "redis placement scheduler mailsink" ;;
+    kafka-postgres) echo "kafka postgres placement scheduler mailsink" ;;
     all) echo "$ALL_SERVICES" ;;
     *) die "unknown profile '$1': choose one of: $PROFILES (or 'all')" ;;
   esac
@@ -74,24 +74,11 @@ http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
 
 # --- secrets for the local run ------------------------------------------------------
 
-# Generated once per checkout, readable by the owner only, never committed. The Dapr
-# secret store (components/common/secretstore.yaml) serves them to sidecars.
+# Generated once per checkout (and completed when a newer checkout needs more), readable
+# by the owner only, never committed. The Dapr secret store (components/common/
+# secretstore.yaml) serves them to sidecars.
 ensure_secrets() {
-  [[ -f "$SECRETS" ]] && return
-  local redis_pw pg_pw admin_token
-  redis_pw="$(openssl rand -hex 24)"
-  pg_pw="$(openssl rand -hex 24)"
-  admin_token="$(openssl rand -hex 24)"
-  umask 077
-  cat >"$SECRETS" <<EOF
-{
-  "redis-password": "$redis_pw",
-  "postgres-password": "$pg_pw",
-  "postgres-connection-string": "host=127.0.0.1 port=$POSTGRES_PORT user=shop password=$pg_pw dbname=shop sslmode=disable",
-  "catalog-admin-token": "$admin_token"
-}
-EOF
-  log "generated local secrets in $SECRETS"
+  python3 "$ROOT/tools/make_secrets.py" "$SECRETS" "$POSTGRES_PORT" || die "could not write $SECRETS"
 }
 
 secret() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$SECRETS" "$1"; }
@@ -245,6 +232,17 @@ start_scheduler() {
 stop_placement() { stop_pid placement; }
 stop_scheduler() { stop_pid scheduler; }
 
+# --- SMTP sink (receipts land in .data/mail as .eml files) ---------------------------
+
+start_mailsink() {
+  local python="$ROOT/.venv/bin/python"
+  [[ -x "$python" ]] || die "the Python environment is missing: run 'make deps' first"
+  spawn mailsink "$python" "$ROOT/tools/mailsink.py" --port "$SMTP_PORT" --dir "$DATA_DIR/mail"
+  wait_until mailsink 20 tcp_open "$SMTP_PORT"
+}
+
+stop_mailsink() { stop_pid mailsink; }
+
 # --- shared -------------------------------------------------------------------------
 
 apt_install() {
@@ -274,6 +272,7 @@ ports_of() {
     kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
     placement) echo "$PLACEMENT_PORT $PLACEMENT_HEALTHZ_PORT $PLACEMENT_METRICS_PORT $PLACEMENT_RAFT_PORT" ;;
     scheduler) echo "$SCHEDULER_PORT $SCHEDULER_HEALTHZ_PORT $SCHEDULER_METRICS_PORT $SCHEDULER_ETCD_CLIENT_PORT $SCHEDULER_ETCD_PEER_PORT" ;;
+    mailsink) echo "$SMTP_PORT" ;;
   esac
 }
 

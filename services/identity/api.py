@@ -1,0 +1,92 @@
+"""HTTP routes: thin, translating between HTTP and the use cases."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+from shop_contracts.common import USER_ID_HEADER, UserId
+from shop_contracts.identity import JWKS_PATH
+
+from identity.domain import Profile, Registration
+from identity.service import EmailTaken, IdentityService, InvalidCredentials, UserNotFound
+
+router = APIRouter()
+
+
+def get_service(request: Request) -> IdentityService:
+    service: IdentityService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[IdentityService, Depends(get_service)]
+# Set by the gateway from a verified token; identity trusts it because only the gateway
+# may invoke identity (Dapr access control).
+CallerId = Annotated[UserId | None, Header(alias=USER_ID_HEADER)]
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
+    expires_in: int
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422, less the `input` of each error: that would echo a password back."""
+    detail = [{k: v for k, v in error.items() if k != "input"} for error in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED)
+async def register(registration: Registration, service: ServiceDep) -> Profile:
+    try:
+        return await service.register(registration)
+    except EmailTaken:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"email '{registration.email}' is already registered: log in instead",
+        ) from None
+
+
+@router.post("/token")
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    service: ServiceDep,
+    response: Response,
+) -> TokenResponse:
+    """OAuth2 password grant: form fields `username` (the email) and `password`."""
+    try:
+        issued = await service.issue_token(form.username, form.password)
+    except InvalidCredentials:
+        # One message for both causes, so the answer does not reveal who is registered.
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "incorrect email or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+    # RFC 6749 section 5.1: responses carrying tokens must not be cached.
+    response.headers["Cache-Control"] = "no-store"
+    return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
+
+
+@router.get(JWKS_PATH)
+async def jwks(service: ServiceDep) -> dict[str, Any]:
+    return service.jwks()
+
+
+@router.get("/users/me")
+async def me(service: ServiceDep, caller: CallerId = None) -> Profile:
+    if caller is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"no authenticated caller: call through the gateway with a bearer token "
+            f"(it sets {USER_ID_HEADER})",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return await service.profile(caller)
+    except UserNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user '{caller}' not found") from None

@@ -1,0 +1,137 @@
+"""Users, credentials rules and token signing: identity's rules, free of I/O."""
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_private_key,
+)
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from shop_contracts.identity import JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER
+
+# Deliberately loose: one '@', no spaces, a dotted domain. Whether the address exists is
+# for a confirmation mail to find out, not a regex.
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$"
+MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path, less its angle brackets
+
+
+def normalize_email(email: str) -> str:
+    """Addresses are compared case-insensitively: 'Ann@X.org' and 'ann@x.org' are one user."""
+    return email.strip().lower()
+
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=MAX_EMAIL_LENGTH, pattern=EMAIL_PATTERN),
+    AfterValidator(normalize_email),
+]
+# Not stripped: spaces are legitimate password characters.
+Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Registration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    password: Password
+    name: Name
+
+
+class Profile(BaseModel):
+    user_id: str
+    email: str
+    name: str
+
+
+class User(Profile):
+    """The stored record."""
+
+    password_hash: str
+
+    def profile(self) -> Profile:
+        return Profile(user_id=self.user_id, email=self.email, name=self.name)
+
+
+def user_key(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def email_key(email: str) -> str:
+    return f"user-by-email:{email}"
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def jwk_thumbprint(jwk: dict[str, str]) -> str:
+    """RFC 7638: SHA-256 over the key's required members (for OKP: crv, kty, x), in
+    lexicographic order and without whitespace. Stable for a key, so it makes a kid that
+    changes exactly when the key does."""
+    required = {name: jwk[name] for name in ("crv", "kty", "x")}
+    canonical = json.dumps(required, separators=(",", ":"), sort_keys=True)
+    return _b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+class InvalidSigningKey(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    private_key: Ed25519PrivateKey
+    kid: str
+
+    @classmethod
+    def from_pem(cls, pem: str) -> "SigningKey":
+        try:
+            key = load_pem_private_key(pem.encode(), password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            # The message says what is wrong, never what the secret holds.
+            raise InvalidSigningKey(f"not an unencrypted PKCS8 PEM private key ({exc})") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise InvalidSigningKey(f"an Ed25519 key is needed, not {type(key).__name__}")
+        return cls(private_key=key, kid=jwk_thumbprint(_public_jwk(key)))
+
+    def public_jwk(self) -> dict[str, str]:
+        return {
+            **_public_jwk(self.private_key),
+            "kid": self.kid,
+            "use": "sig",
+            "alg": JWT_ALGORITHM,
+        }
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(
+            claims, self.private_key, algorithm=JWT_ALGORITHM, headers={"kid": self.kid}
+        )
+
+
+def _public_jwk(key: Ed25519PrivateKey) -> dict[str, str]:
+    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw)}
+
+
+def access_token_claims(
+    profile: Profile, *, now: int, ttl_seconds: int, jti: str
+) -> dict[str, Any]:
+    return {
+        "iss": JWT_ISSUER,
+        "aud": JWT_AUDIENCE,
+        "sub": profile.user_id,
+        "email": profile.email,
+        "name": profile.name,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_seconds,
+        "jti": jti,
+    }

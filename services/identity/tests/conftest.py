@@ -1,0 +1,43 @@
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from shop_contracts.identity import JWT_SIGNING_KEY_SECRET
+from shop_dapr import InMemorySecretStore, InMemoryStateStore
+
+from identity.main import Adapters, create_app
+from identity.settings import Settings
+
+
+def cheap_settings(time_cost: int = 1) -> Settings:
+    """Argon2 at (about) its minimum cost: tests check behaviour, not hardness."""
+    return Settings(password_time_cost=time_cost, password_memory_kib=8, password_parallelism=1)
+
+
+@pytest.fixture
+def signing_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def secrets(signing_key: Ed25519PrivateKey) -> InMemorySecretStore:
+    pem = signing_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    return InMemorySecretStore({JWT_SIGNING_KEY_SECRET: pem.decode()})
+
+
+@pytest.fixture
+def state() -> InMemoryStateStore:
+    return InMemoryStateStore()
+
+
+@pytest.fixture
+async def client(
+    state: InMemoryStateStore, secrets: InMemorySecretStore
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(cheap_settings(), Adapters(state, secrets))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
+            yield c
