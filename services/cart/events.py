@@ -1,13 +1,13 @@
 """Topic handlers. Routes are bound by declarative subscriptions (components/common)."""
 
 import logging
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from pydantic import TypeAdapter, ValidationError
 from shop_contracts.common import UserId
 from shop_contracts.orders import OrderCreated
 from shop_dapr import TopicReply, parse_event
+from shop_dapr.subscriber import EventBody
 
 from cart.api import get_service
 
@@ -18,7 +18,7 @@ _USER_ID = TypeAdapter(UserId)
 
 
 @router.post("/orders/order-created")
-async def on_order_created(request: Request, body: Annotated[Any, Body()] = None) -> dict[str, str]:
+async def on_order_created(request: Request, body: EventBody) -> dict[str, str]:
     # Validated here, not by a FastAPI body model: its 422 would be redelivered forever.
     event = parse_event(body, OrderCreated)
     if event is None:

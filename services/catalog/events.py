@@ -1,10 +1,9 @@
 """Topic handlers, bound by components/common/subscriptions.yaml."""
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from shop_contracts.orders import OrderStatus, OrderStatusChanged
 from shop_dapr import TopicReply, parse_event
+from shop_dapr.subscriber import EventBody
 
 from catalog.api import get_service
 
@@ -12,9 +11,7 @@ router = APIRouter(prefix="/events", include_in_schema=False)
 
 
 @router.post("/orders/order-status-changed")
-async def on_order_status_changed(
-    request: Request, body: Annotated[Any, Body()] = None
-) -> dict[str, str]:
+async def on_order_status_changed(request: Request, body: EventBody) -> dict[str, str]:
     event = parse_event(body, OrderStatusChanged)
     if event is None:
         return TopicReply.DROP.body()

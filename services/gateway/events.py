@@ -1,10 +1,9 @@
 """Topic handlers, bound by components/common/subscriptions.yaml."""
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from shop_contracts.catalog import ProductChanged
 from shop_dapr import TopicReply, parse_event
+from shop_dapr.subscriber import EventBody
 
 from gateway.api import get_products
 
@@ -12,9 +11,7 @@ router = APIRouter(prefix="/events", include_in_schema=False)
 
 
 @router.post("/catalog/product-changed")
-async def on_product_changed(
-    request: Request, body: Annotated[Any, Body()] = None
-) -> dict[str, str]:
+async def on_product_changed(request: Request, body: EventBody) -> dict[str, str]:
     # Validated here, not by a FastAPI body model: its 422 would be redelivered forever.
     event = parse_event(body, ProductChanged)
     if event is None:

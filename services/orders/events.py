@@ -1,11 +1,11 @@
 """Topic handlers, bound by components/common/subscriptions.yaml."""
 
 import logging
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from shop_contracts.payments import PaymentFailed, PaymentSucceeded
 from shop_dapr import TopicReply, parse_event
+from shop_dapr.subscriber import EventBody
 
 from orders.api import get_service
 from orders.domain import InvalidTransition
@@ -14,11 +14,9 @@ from orders.service import OrderNotFound
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", include_in_schema=False)
 
-EventBody = Annotated[Any, Body()]
-
 
 @router.post("/payments/payment-succeeded")
-async def on_payment_succeeded(request: Request, body: EventBody = None) -> dict[str, str]:
+async def on_payment_succeeded(request: Request, body: EventBody) -> dict[str, str]:
     event = parse_event(body, PaymentSucceeded)
     if event is None:
         return TopicReply.DROP.body()
@@ -32,7 +30,7 @@ async def on_payment_succeeded(request: Request, body: EventBody = None) -> dict
 
 
 @router.post("/payments/payment-failed")
-async def on_payment_failed(request: Request, body: EventBody = None) -> dict[str, str]:
+async def on_payment_failed(request: Request, body: EventBody) -> dict[str, str]:
     event = parse_event(body, PaymentFailed)
     if event is None:
         return TopicReply.DROP.body()

@@ -133,6 +133,15 @@ async def test_malformed_event_is_dropped_not_retried(
     assert reply.json() == {"status": "DROP"}
 
 
+async def test_event_that_is_not_json_is_dropped(client: httpx.AsyncClient) -> None:
+    reply = await client.post(
+        "/events/catalog/product-changed",
+        content=b"{bad",
+        headers={"Content-Type": "application/json"},
+    )
+    assert reply.json() == {"status": "DROP"}
+
+
 async def test_listing_forwards_the_query(client: httpx.AsyncClient) -> None:
     answer = await client.get("/api/v1/products", params={"q": "tea pot", "page": 2})
     assert answer.json() == {"query": "q=tea+pot&page=2"}

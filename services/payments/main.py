@@ -1,0 +1,81 @@
+"""Composition root: `uvicorn --factory payments.main:create_app`."""
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from shop_dapr import (
+    DaprPublisher,
+    DaprSecretStore,
+    DaprStateStore,
+    Publisher,
+    SecretStore,
+    StateStore,
+    connect_grpc_client,
+    sidecar_http_client,
+    wait_for_sidecar,
+)
+from shop_dapr.health import health_router
+
+from payments import api, events
+from payments.provider import PaymentProvider, SimulatedProvider
+from payments.service import PaymentService
+from payments.settings import Settings
+
+
+@dataclass
+class Adapters:
+    state: StateStore
+    publisher: Publisher
+    secrets: SecretStore
+    provider: PaymentProvider
+
+
+def create_app(settings: Settings | None = None, adapters: Adapters | None = None) -> FastAPI:
+    """The payments app. Unit tests pass in-memory `adapters`; otherwise the lifespan
+    connects to the sidecar and charges through the simulated provider."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with sidecar_http_client(settings) as sidecar:
+            app.state.sidecar = sidecar
+            if adapters is not None:
+                await _wire(app, settings, adapters)
+                yield
+                return
+            await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
+            client = connect_grpc_client(settings)
+            try:
+                timeout = settings.dapr_call_timeout_seconds
+                provider = SimulatedProvider(
+                    settings.provider_latency_ms,
+                    settings.provider_failure_rate,
+                    random.Random(settings.provider_seed),  # noqa: S311 (picks outages only)
+                )
+                await _wire(
+                    app,
+                    settings,
+                    Adapters(
+                        state=DaprStateStore(client, settings.statestore, timeout),
+                        publisher=DaprPublisher(client, settings.pubsub, timeout),
+                        secrets=DaprSecretStore(client, settings.secretstore, timeout),
+                        provider=provider,
+                    ),
+                )
+                yield
+            finally:
+                await client.close()  # type: ignore[no-untyped-call]
+
+    app = FastAPI(title="payments", version="0.1.0", lifespan=lifespan)
+    app.include_router(api.router)
+    app.include_router(events.router)
+    app.include_router(health_router(check_sidecar=adapters is None))
+    return app
+
+
+async def _wire(app: FastAPI, settings: Settings, adapters: Adapters) -> None:
+    app.state.service = PaymentService(adapters.state, adapters.publisher, adapters.provider)
+    app.state.webhook_secret = await adapters.secrets.get(settings.webhook_secret_name)

@@ -1,0 +1,38 @@
+"""The payments app in-process, with in-memory adapters and a counting provider."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from shop_dapr import InMemoryPublisher, InMemorySecretStore, InMemoryStateStore
+
+from payments.main import Adapters, create_app
+from payments.settings import Settings
+from payments.tests.helpers import WEBHOOK_SECRET, CountingProvider
+
+
+@pytest.fixture
+def state() -> InMemoryStateStore:
+    return InMemoryStateStore()
+
+
+@pytest.fixture
+def publisher() -> InMemoryPublisher:
+    return InMemoryPublisher()
+
+
+@pytest.fixture
+def provider() -> CountingProvider:
+    return CountingProvider()
+
+
+@pytest.fixture
+async def client(
+    state: InMemoryStateStore, publisher: InMemoryPublisher, provider: CountingProvider
+) -> AsyncIterator[httpx.AsyncClient]:
+    secrets = InMemorySecretStore({"payments-webhook-secret": WEBHOOK_SECRET})
+    app = create_app(Settings(), Adapters(state, publisher, secrets, provider))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://payments") as c:
+            yield c

@@ -1,0 +1,216 @@
+"""POST /webhooks/provider: signed callbacks, verified on the raw bytes, applied once."""
+
+import json
+import time
+
+import httpx
+import pytest
+
+from payments.domain import SIGNATURE_HEADER, sign_callback
+from payments.tests.helpers import WEBHOOK_SECRET, paid_order
+
+
+def _refunded(payment_id: str, amount_cents: int, order_id: str = "o-1") -> bytes:
+    return json.dumps(
+        {
+            "type": "charge.refunded",
+            "payment_id": payment_id,
+            "order_id": order_id,
+            "amount_cents": amount_cents,
+        }
+    ).encode()
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    body: bytes,
+    secret: str = WEBHOOK_SECRET,
+    age_seconds: int = 0,
+) -> httpx.Response:
+    signature = sign_callback(secret, body, int(time.time()) - age_seconds)
+    return await client.post(
+        "/webhooks/provider",
+        content=body,
+        headers={SIGNATURE_HEADER: signature, "Content-Type": "application/json"},
+    )
+
+
+async def _refunded_cents(client: httpx.AsyncClient) -> int:
+    cents: int = (await client.get("/payments/o-1")).json()["refunded_cents"]
+    return cents
+
+
+async def test_signed_refund_is_applied_and_its_replay_has_no_effect(
+    client: httpx.AsyncClient,
+) -> None:
+    payment_id = await paid_order(client, "o-1", total=2500)
+    body = _refunded(payment_id, 1000)
+
+    first = await _send(client, body)
+    replay = await _send(client, body)
+
+    assert (first.status_code, first.json()) == (200, {"status": "applied"})
+    assert (replay.status_code, replay.json()) == (200, {"status": "duplicate"})
+    assert await _refunded_cents(client) == 1000
+
+
+async def test_callback_for_a_refund_made_here_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    payment_id = await paid_order(client, "o-1", total=2500)
+    await client.post("/refunds", json={"order_id": "o-1", "amount_cents": 700})
+
+    # The provider reports the payment's refunded total, which already includes it.
+    response = await _send(client, _refunded(payment_id, 700))
+
+    assert response.json() == {"status": "duplicate"}
+    assert await _refunded_cents(client) == 700
+
+
+async def test_late_callback_does_not_lower_the_refunded_total(
+    client: httpx.AsyncClient,
+) -> None:
+    payment_id = await paid_order(client, "o-1", total=2500)
+    await _send(client, _refunded(payment_id, 2500))
+    await _send(client, _refunded(payment_id, 1000))
+    assert await _refunded_cents(client) == 2500
+
+
+async def test_dispute_is_recorded(client: httpx.AsyncClient) -> None:
+    payment_id = await paid_order(client, "o-1")
+    body = json.dumps(
+        {"type": "charge.disputed", "payment_id": payment_id, "order_id": "o-1"}
+    ).encode()
+
+    response = await _send(client, body)
+
+    assert response.json() == {"status": "applied"}
+    assert (await client.get("/payments/o-1")).json()["disputed"] is True
+
+
+async def test_forged_signature_is_401_without_revealing_the_secret(
+    client: httpx.AsyncClient,
+) -> None:
+    payment_id = await paid_order(client, "o-1")
+    body = _refunded(payment_id, 2500)
+    response = await _send(client, body, secret="guessed")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Provider-Signature does not match the body"}
+    assert WEBHOOK_SECRET not in response.text
+    assert sign_callback(WEBHOOK_SECRET, body, int(time.time())).split("v1=")[1] not in (
+        response.text
+    )
+    assert await _refunded_cents(client) == 0
+
+
+async def test_body_changed_after_signing_is_401(client: httpx.AsyncClient) -> None:
+    payment_id = await paid_order(client, "o-1")
+    signature = sign_callback(WEBHOOK_SECRET, _refunded(payment_id, 1), int(time.time()))
+    response = await client.post(
+        "/webhooks/provider",
+        content=_refunded(payment_id, 2500),
+        headers={SIGNATURE_HEADER: signature},
+    )
+    assert response.status_code == 401
+    assert await _refunded_cents(client) == 0
+
+
+async def test_stale_timestamp_is_401(client: httpx.AsyncClient) -> None:
+    payment_id = await paid_order(client, "o-1")
+    response = await _send(client, _refunded(payment_id, 2500), age_seconds=301)
+    assert response.status_code == 401
+    assert "more than 300 s from now" in response.json()["detail"]
+    assert await _refunded_cents(client) == 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        ({}, "missing Provider-Signature header"),
+        ({SIGNATURE_HEADER: ""}, "missing Provider-Signature header"),
+        ({SIGNATURE_HEADER: "v1=abc"}, "malformed Provider-Signature header"),
+        ({SIGNATURE_HEADER: "t=soon,v1=abc"}, "malformed Provider-Signature header"),
+        ({SIGNATURE_HEADER: "t=1700000000"}, "malformed Provider-Signature header"),
+        ({SIGNATURE_HEADER: "t=1,t=2,v1=abc"}, "malformed Provider-Signature header"),
+    ],
+)
+async def test_missing_or_malformed_signature_is_401(
+    client: httpx.AsyncClient, headers: dict[str, str], detail: str
+) -> None:
+    payment_id = await paid_order(client, "o-1")
+    response = await client.post(
+        "/webhooks/provider", content=_refunded(payment_id, 2500), headers=headers
+    )
+    assert response.status_code == 401
+    assert detail in response.json()["detail"]
+    assert await _refunded_cents(client) == 0
+
+
+async def test_non_ascii_signature_is_401_not_a_crash(client: httpx.AsyncClient) -> None:
+    header = f"t={int(time.time())},v1=h\u00e9llo".encode("latin-1")
+    response = await client.post(
+        "/webhooks/provider", content=b"{}", headers={SIGNATURE_HEADER.encode(): header}
+    )
+    assert response.status_code == 401
+
+
+async def test_signature_made_with_an_old_secret_next_to_the_current_one_is_accepted(
+    client: httpx.AsyncClient,
+) -> None:
+    payment_id = await paid_order(client, "o-1")
+    body = _refunded(payment_id, 100)
+    now = int(time.time())
+    current = sign_callback(WEBHOOK_SECRET, body, now).split(",")[1]
+    header = f"{sign_callback('retired-secret', body, now)},{current}"
+    response = await client.post(
+        "/webhooks/provider", content=body, headers={SIGNATURE_HEADER: header}
+    )
+    assert response.json() == {"status": "applied"}
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"{not json", "Invalid JSON"),
+        (b"[1, 2]", "body"),
+        (b'{"payment_id": "pay_1"}', "type"),
+        (b'{"type": "charge.refunded", "order_id": "o-1", "amount_cents": 1}', "payment_id"),
+        (
+            b'{"type": "charge.refunded", "payment_id": "p", "order_id": "o-1", '
+            b'"amount_cents": -1}',
+            "amount_cents",
+        ),
+    ],
+)
+async def test_signed_but_invalid_body_is_400(
+    client: httpx.AsyncClient, body: bytes, detail: str
+) -> None:
+    response = await _send(client, body)
+    assert response.status_code == 400
+    assert detail in response.json()["detail"]
+
+
+async def test_unknown_event_type_is_ignored(client: httpx.AsyncClient) -> None:
+    body = json.dumps({"type": "payout.paid", "amount_cents": 5}).encode()
+    response = await _send(client, body)
+    assert (response.status_code, response.json()) == (200, {"status": "ignored"})
+
+
+async def test_callback_for_unknown_order_is_404(client: httpx.AsyncClient) -> None:
+    response = await _send(client, _refunded("pay_x", 100, order_id="nope"))
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no payment for order 'nope'"}
+
+
+@pytest.mark.parametrize(
+    ("payment_id", "amount"),
+    [("pay_someone_elses", 100), (None, 2501)],
+)
+async def test_callback_contradicting_the_record_is_409(
+    client: httpx.AsyncClient, payment_id: str | None, amount: int
+) -> None:
+    ours = await paid_order(client, "o-1", total=2500)
+    response = await _send(client, _refunded(payment_id or ours, amount))
+    assert response.status_code == 409
+    assert await _refunded_cents(client) == 0
