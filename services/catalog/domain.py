@@ -102,6 +102,8 @@ def reserve(product: Product, order_id: str, quantity: int) -> Product:
 
 
 def release(product: Product, order_id: str) -> Product:
+    if order_id not in product.reservations:
+        return product  # unchanged: nothing to write
     reservations = {k: v for k, v in product.reservations.items() if k != order_id}
     return product.model_copy(update={"reservations": reservations})
 

@@ -216,6 +216,32 @@ async def order(
     return JSONResponse(body, code)
 
 
+# --- payments -------------------------------------------------------------------------
+
+
+@router.post("/webhooks/payment-provider", tags=["payments"])
+async def payment_provider_webhook(
+    request: Request,
+    upstream: UpstreamDep,
+    settings: SettingsDep,
+    provider_signature: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Response:
+    """Callbacks from the payment provider. No user token: payments verifies the
+    `Provider-Signature` over the exact bytes, so they are relayed untouched."""
+    headers = {"Content-Type": request.headers.get("content-type", "application/json")}
+    if provider_signature is not None:
+        headers["Provider-Signature"] = provider_signature
+    return relay(
+        await upstream.call(
+            settings.payments_app_id,
+            "POST",
+            "/webhooks/provider",
+            content=await request.body(),
+            headers=headers,
+        )
+    )
+
+
 def upstream_unavailable(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": f"service unavailable: {exc}"}, status.HTTP_503_SERVICE_UNAVAILABLE

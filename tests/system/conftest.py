@@ -11,9 +11,16 @@ from tests.system.launcher import PORTS, PROFILES, ROOT, Sidecar
 
 # What each profile needs running, by port (tools/infra.sh starts them).
 NEEDS = {
-    "redis": ["REDIS_PORT", "PLACEMENT_PORT", "SCHEDULER_PORT"],
-    "kafka-postgres": ["POSTGRES_PORT", "KAFKA_PORT", "PLACEMENT_PORT", "SCHEDULER_PORT"],
+    "redis": ["REDIS_PORT", "PLACEMENT_PORT", "SCHEDULER_PORT", "SMTP_PORT"],
+    "kafka-postgres": [
+        "POSTGRES_PORT",
+        "KAFKA_PORT",
+        "PLACEMENT_PORT",
+        "SCHEDULER_PORT",
+        "SMTP_PORT",
+    ],
 }
+SERVICES = ("gateway", "catalog", "identity", "cart", "orders", "payments", "notifications")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,20 +63,25 @@ def secrets() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def catalog(profile: str) -> Iterator[Sidecar]:
-    yield from _run("catalog", "catalog.main:create_app", profile)
+def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
+    """Every service beside its own daprd, started together, stopped at the end."""
+    sidecars = {app_id: Sidecar(app_id, profile) for app_id in SERVICES}
+    try:
+        for app_id, sidecar in sidecars.items():
+            sidecar.start(f"{app_id}.main:create_app")
+        for sidecar in sidecars.values():
+            sidecar.wait_ready(timeout=90)
+        yield sidecars
+    finally:
+        for sidecar in sidecars.values():
+            sidecar.stop()
 
 
 @pytest.fixture(scope="session")
-def gateway(profile: str, catalog: Sidecar) -> Iterator[Sidecar]:
-    yield from _run("gateway", "gateway.main:create_app", profile)
+def catalog(shop: dict[str, Sidecar]) -> Sidecar:
+    return shop["catalog"]
 
 
-def _run(app_id: str, factory: str, profile: str) -> Iterator[Sidecar]:
-    sidecar = Sidecar(app_id, profile)
-    try:
-        sidecar.start(factory)
-        sidecar.wait_ready()
-        yield sidecar
-    finally:
-        sidecar.stop()
+@pytest.fixture(scope="session")
+def gateway(shop: dict[str, Sidecar]) -> Sidecar:
+    return shop["gateway"]

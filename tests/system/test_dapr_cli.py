@@ -10,6 +10,7 @@ import time
 
 import httpx
 import pytest
+import yaml
 
 from tests.system.launcher import PORTS, ROOT
 
@@ -17,8 +18,8 @@ pytestmark = pytest.mark.system
 
 DAPR = ROOT / ".runtime" / ".dapr" / "bin" / "dapr"
 PINS = dict(re.findall(r"^(\w+)=(\S+)", (ROOT / "tools" / "versions.env").read_text(), re.M))
+RUN_FILE = yaml.safe_load((ROOT / "dapr.yaml").read_text())
 GATEWAY = "http://127.0.0.1:8100"
-GATEWAY_SIDECAR = "http://127.0.0.1:3600"
 
 
 def test_version_reports_the_pinned_cli_and_runtime() -> None:
@@ -31,7 +32,8 @@ def test_version_reports_the_pinned_cli_and_runtime() -> None:
 
 
 def test_run_file_starts_every_app_beside_its_sidecar(profile: str) -> None:
-    for port in (8100, 8101, 3600, 3601):
+    apps = RUN_FILE["apps"]
+    for port in [app["appPort"] for app in apps] + [app["daprHTTPPort"] for app in apps]:
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 pytest.fail(f"port {port} is in use: is `make run` running? Stop it first.")
@@ -49,18 +51,26 @@ def test_run_file_starts_every_app_beside_its_sidecar(profile: str) -> None:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 90
-        while not _healthy(f"{GATEWAY_SIDECAR}/v1.0/healthz") or not _healthy(f"{GATEWAY}/readyz"):
-            assert run.poll() is None, "dapr run exited: see .data/logs/test-dapr-run.log"
-            assert time.monotonic() < deadline, "dapr run -f: gateway not ready within 90s"
-            time.sleep(0.5)
+        deadline = time.monotonic() + 180
+        for app in apps:
+            sidecar = f"http://127.0.0.1:{app['daprHTTPPort']}/v1.0/healthz"
+            while not _healthy(sidecar):
+                assert run.poll() is None, "dapr run exited: see .data/logs/test-dapr-run.log"
+                assert time.monotonic() < deadline, f"{app['appID']} not ready within 180s"
+                time.sleep(0.5)
         # The gateway reaches the catalog started by the same run file, by app id.
         answer = httpx.get(f"{GATEWAY}/api/v1/products/no-such-product", timeout=10)
         assert answer.status_code == 404
         assert answer.json() == {"detail": "product 'no-such-product' not found"}
     finally:
+        # The CLI stops its apps and sidecars on SIGTERM; SIGKILL is the backstop.
         os.killpg(run.pid, signal.SIGTERM)
-        run.wait(timeout=30)
+        try:
+            run.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(timeout=10)
+            raise
     assert not _healthy(f"{GATEWAY}/readyz"), "the gateway outlived `dapr run`"
 
 

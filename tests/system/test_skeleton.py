@@ -102,18 +102,44 @@ def test_stale_etag_is_refused(catalog: Sidecar, secrets: dict[str, str]) -> Non
     assert refused.status_code == 409, refused.text
 
 
-def test_multi_key_transaction(catalog: Sidecar, secrets: dict[str, str]) -> None:
-    ids = [new_id() for _ in range(3)]
-    batch = [{"id": i, **product(name=f"Item {n}")} for n, i in enumerate(ids)]
-    response = httpx.post(
-        f"{catalog.url}/v1.0/invoke/catalog/method/products:batch",
-        json=batch,
-        headers=admin(secrets),
+def transact(sidecar: Sidecar, *operations: dict[str, object]) -> httpx.Response:
+    return httpx.post(
+        f"{sidecar.url}/v1.0/state/statestore/transaction",
+        json={"operations": list(operations)},
         timeout=10,
     )
-    assert response.status_code == 204, response.text
-    names = [raw_state(catalog, f"product:{i}").json()["name"] for i in ids]
-    assert names == ["Item 0", "Item 1", "Item 2"]
+
+
+def test_multi_key_transaction(catalog: Sidecar) -> None:
+    keys = [f"txn-{new_id()}" for _ in range(3)]
+    httpx.post(f"{catalog.url}/v1.0/state/statestore", json=[{"key": keys[2], "value": 0}])
+    answer = transact(
+        catalog,
+        {"operation": "upsert", "request": {"key": keys[0], "value": {"n": 1}}},
+        {"operation": "upsert", "request": {"key": keys[1], "value": {"n": 2}}},
+        {"operation": "delete", "request": {"key": keys[2]}},
+    )
+    assert answer.status_code == 204, answer.text
+    assert [raw_state(catalog, k).status_code for k in keys] == [200, 200, 204]
+    assert raw_state(catalog, keys[1]).json() == {"n": 2}
+
+
+def test_failed_transaction_atomicity_per_profile(catalog: Sidecar, profile: str) -> None:
+    """PostgreSQL rolls a failed transaction back; Redis does not (its earlier operations
+    stay applied). The shop therefore never relies on multi-key atomicity for stock: each
+    reservation is one ETag write to one product (services/catalog/domain.py)."""
+    fresh, existing = f"txn-{new_id()}", f"txn-{new_id()}"
+    httpx.post(f"{catalog.url}/v1.0/state/statestore", json=[{"key": existing, "value": 0}])
+    stale = "00000000-0000-0000-0000-000000000000" if profile == "kafka-postgres" else "999999"
+    answer = transact(
+        catalog,
+        {"operation": "upsert", "request": {"key": fresh, "value": 1}},
+        {"operation": "upsert", "request": {"key": existing, "value": 2, "etag": stale}},
+    )
+    assert answer.status_code >= 400
+    assert raw_state(catalog, existing).json() == 0
+    applied = raw_state(catalog, fresh).status_code == 200
+    assert applied is (profile == "redis")
 
 
 def test_published_event_reaches_the_subscriber(

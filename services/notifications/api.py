@@ -1,0 +1,83 @@
+"""The live order status WebSocket.
+
+Connect to `/ws/orders?token=<identity access token>`. The server then sends one JSON
+text message for each status change of any of that user's orders:
+`{"order_id": ..., "status": ..., "total_cents": ..., "currency": ...}`, `pending` when
+the order is created, then `paid` or `cancelled`. What the client sends is ignored.
+A missing or invalid token closes the socket with code 1008 (policy violation);
+identity's keys being unavailable closes it with 1013 (try again later). The close
+reason says which.
+"""
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Request, WebSocket, status
+from shop_auth import InvalidToken, JwksError
+
+from notifications.service import Authenticator, NotificationService, StatusHub
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+def get_service(request: Request) -> NotificationService:
+    service: NotificationService = request.app.state.service
+    return service
+
+
+@router.websocket("/ws/orders")
+async def order_updates(websocket: WebSocket, token: str = "") -> None:
+    # Accepted before the token is checked: a refusal before the handshake reaches the
+    # client as a bare HTTP 403, while after it the client can read the code and reason.
+    await websocket.accept()
+    if not token:
+        await websocket.close(
+            status.WS_1008_POLICY_VIOLATION, "missing token: connect to /ws/orders?token=<jwt>"
+        )
+        return
+    authenticator: Authenticator = websocket.app.state.authenticator
+    try:
+        user_id = await authenticator.user_id(token)
+    except InvalidToken as exc:
+        await websocket.close(status.WS_1008_POLICY_VIOLATION, f"invalid token: {exc.reason}")
+        return
+    except JwksError as exc:
+        log.warning("cannot verify WebSocket tokens: %s", exc)
+        await websocket.close(
+            status.WS_1013_TRY_AGAIN_LATER, "identity's keys are unavailable: try again shortly"
+        )
+        return
+    hub: StatusHub = websocket.app.state.hub
+    with hub.connect(user_id) as updates:
+        await _relay(websocket, updates, websocket.app.state.ws_send_timeout)
+
+
+async def _relay(websocket: WebSocket, updates: asyncio.Queue[str], send_timeout: float) -> None:
+    """Send the queued updates until the client leaves or stops reading them."""
+    sender = asyncio.create_task(_send(websocket, updates, send_timeout))
+    listener = asyncio.create_task(_until_disconnected(websocket))
+    try:
+        done, _ = await asyncio.wait([sender, listener], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        # Not awaited: they hold nothing to clean up, and awaiting them while this task is
+        # itself being cancelled (at shutdown) can turn that cancellation into an error.
+        sender.cancel()
+        listener.cancel()
+    for task in done:
+        if (error := task.exception()) is not None:
+            # A client that vanished or stalled; the server closes the connection.
+            log.info("order updates socket ends: %r", error)
+
+
+async def _send(websocket: WebSocket, updates: asyncio.Queue[str], send_timeout: float) -> None:
+    while True:
+        message = await updates.get()
+        async with asyncio.timeout(send_timeout):
+            await websocket.send_text(message)
+
+
+async def _until_disconnected(websocket: WebSocket) -> None:
+    # Clients send nothing we need, but reading is how their leaving is noticed.
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass

@@ -1,0 +1,61 @@
+"""Receipts and live status updates: the rules, free of I/O."""
+
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+from shop_contracts.common import Cents
+from shop_contracts.orders import OrderLine, OrderStatus, OrderStatusChanged
+
+
+class StatusUpdate(BaseModel):
+    """What a WebSocket client receives for each event about one of its orders. It
+    carries the whole status, not a change, so a repeat (after a redelivery) is harmless."""
+
+    order_id: str
+    status: OrderStatus
+    total_cents: Cents
+    currency: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    subject: str
+    body: str
+
+
+def receipt_key(order_id: str) -> str:
+    """The marker that says this order's receipt has been sent."""
+    return f"receipt:{order_id}"
+
+
+def format_money(cents: int, currency: str) -> str:
+    return f"{cents // 100}.{cents % 100:02d} {currency}"
+
+
+def render_receipt(order: OrderStatusChanged) -> Receipt:
+    def line(item: OrderLine) -> str:
+        unit = format_money(item.unit_price_cents, order.currency)
+        total = format_money(item.quantity * item.unit_price_cents, order.currency)
+        return f"{item.name}: {item.quantity} x {unit} = {total}"
+
+    body = "\n".join(
+        [
+            f"Thank you for your order {order.order_id}. It is paid.",
+            "",
+            *(line(item) for item in order.lines),
+            "",
+            f"Total: {format_money(order.total_cents, order.currency)}",
+            "",
+        ]
+    )
+    return Receipt(subject=f"Your receipt for order {order.order_id}", body=body)
+
+
+# One plain address. The SMTP binding splits its recipient list on ';' and writes it into
+# a header, so separators and line breaks must never reach it from event data.
+_ADDRESS = re.compile(r"[^@\s;,<>\"]+@[^@\s;,<>\"]+")
+
+
+def is_mailable(address: str) -> bool:
+    return _ADDRESS.fullmatch(address) is not None

@@ -1,0 +1,54 @@
+"""Topic handlers, bound by declarative subscriptions (components/common)."""
+
+import logging
+
+from fastapi import APIRouter, Request
+from shop_contracts.orders import OrderCreated, OrderStatusChanged
+from shop_dapr import TopicReply, parse_event
+from shop_dapr.bindings import MailNotSent
+
+from notifications.api import get_service
+from notifications.service import Undeliverable
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/events", include_in_schema=False)
+
+
+async def _json_body(request: Request) -> object:
+    """The body as JSON, or None when it is not JSON. Read here rather than declared as a
+    FastAPI body, whose 422 (even for unparsable JSON) the sidecar would redeliver forever:
+    parse_event validates instead, and a malformed event is dropped."""
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+@router.post("/orders/order-created")
+async def on_order_created(request: Request) -> dict[str, str]:
+    event = parse_event(await _json_body(request), OrderCreated)
+    if event is None:
+        return TopicReply.DROP.body()
+    # Only pushes to connected clients, which cannot fail: nothing to redeliver.
+    get_service(request).order_created(event.data)
+    return TopicReply.SUCCESS.body()
+
+
+@router.post("/orders/order-status-changed")
+async def on_order_status_changed(request: Request) -> dict[str, str]:
+    event = parse_event(await _json_body(request), OrderStatusChanged)
+    if event is None:
+        return TopicReply.DROP.body()
+    try:
+        await get_service(request).order_status_changed(event.id, event.data)
+    except Undeliverable as exc:
+        log.warning("dropping order-status-changed event %s: %s", event.id, exc)
+        return TopicReply.DROP.body()
+    except MailNotSent as exc:
+        log.warning("receipt of event %s not sent, asking for redelivery: %s", event.id, exc)
+        return TopicReply.RETRY.body()
+    except Exception:
+        # The state store failed: the event is fine, so let the sidecar redeliver it.
+        log.exception("order-status-changed event %s not handled, asking for redelivery", event.id)
+        return TopicReply.RETRY.body()
+    return TopicReply.SUCCESS.body()

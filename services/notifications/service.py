@@ -1,0 +1,127 @@
+"""Notification use cases: the receipt on payment, live status for connected clients."""
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from shop_contracts.orders import OrderCreated, OrderStatus, OrderStatusChanged
+from shop_dapr import StateStore
+from shop_dapr.bindings import MailSender
+
+from notifications.domain import StatusUpdate, is_mailable, receipt_key, render_receipt
+
+log = logging.getLogger(__name__)
+
+
+class Undeliverable(ValueError):
+    """The order's address cannot be mailed; no redelivery will change that."""
+
+
+class StatusHub:
+    """The connected clients, by user id: each connection has its own queue, drained onto
+    its socket by its own task, so a slow or dead socket never holds up a topic handler or
+    another client, and each socket gets its updates in the order they were pushed.
+
+    Kept in memory: it reaches the clients of this one instance only. Running several
+    replicas would need every replica to see every event (a subscription per replica)."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, set[asyncio.Queue[str]]] = {}
+
+    @contextmanager
+    def connect(self, user_id: str) -> Iterator[asyncio.Queue[str]]:
+        """The queue of this user's updates, registered until the block ends."""
+        # Unbounded: a user has a handful of order events, and a socket that stops
+        # reading is closed by its sender's timeout, which drops its queue.
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queues.setdefault(user_id, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            queues = self._queues[user_id]
+            queues.discard(queue)
+            if not queues:
+                del self._queues[user_id]
+
+    def connections(self, user_id: str) -> int:
+        return len(self._queues.get(user_id, ()))
+
+    def push(self, user_id: str, update: StatusUpdate) -> None:
+        message = update.model_dump_json()
+        for queue in self._queues.get(user_id, ()):
+            queue.put_nowait(message)
+
+
+class NotificationService:
+    def __init__(self, state: StateStore, mail: MailSender, hub: StatusHub) -> None:
+        self._state = state
+        self._mail = mail
+        self._hub = hub
+
+    def order_created(self, order: OrderCreated) -> None:
+        self._push(order, OrderStatus.PENDING)
+
+    async def order_status_changed(self, event_id: str, change: OrderStatusChanged) -> None:
+        """Push the new status and, once the order is paid, send its receipt once.
+
+        Raises MailNotSent or a state store error (worth a redelivery), or Undeliverable.
+        """
+        # Pushed first: the status is true whether or not the mail goes out.
+        self._push(change, change.status)
+        if change.status is OrderStatus.PAID:
+            await self._send_receipt(event_id, change)
+
+    def _push(self, order: OrderCreated | OrderStatusChanged, status: OrderStatus) -> None:
+        update = StatusUpdate(
+            order_id=order.order_id,
+            status=status,
+            total_cents=order.total_cents,
+            currency=order.currency,
+        )
+        self._hub.push(order.user_id, update)
+
+    async def _send_receipt(self, event_id: str, order: OrderStatusChanged) -> None:
+        key = receipt_key(order.order_id)
+        if await self._state.get(key) is not None:
+            log.info("receipt for order %s already sent, skipping", order.order_id)
+            return
+        if not is_mailable(order.email):
+            raise Undeliverable(f"order {order.order_id} has no mailable address")
+        receipt = render_receipt(order)
+        await self._mail.send(order.email, receipt.subject, receipt.body)
+        # The marker follows the send, so a crash (or a failed write) between the two
+        # sends the receipt again on redelivery, as does a redelivery racing this one:
+        # the receipt is at least once, not exactly once. SMTP offers no idempotency key
+        # that could close that window.
+        await self._state.create(key, json.dumps({"event_id": event_id}).encode())
+
+
+class Claims(Protocol):
+    @property
+    def user_id(self) -> str: ...
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> Claims:
+        """The token's claims; raises shop_auth.InvalidToken when it is not valid."""
+
+
+class Authenticator:
+    """Verifies clients' tokens with a verifier built on first use, then kept: identity
+    may start after notifications, so its keys are fetched when the first client
+    connects. A failed load is not kept; the next connection tries again."""
+
+    def __init__(self, load: Callable[[], Awaitable[TokenVerifier]]) -> None:
+        self._load = load
+        self._verifier: TokenVerifier | None = None
+        self._loading = asyncio.Lock()
+
+    async def user_id(self, token: str) -> str:
+        """Raises shop_auth.InvalidToken, or shop_auth.JwksError when there are no keys."""
+        async with self._loading:
+            if self._verifier is None:
+                self._verifier = await self._load()
+        return self._verifier.verify(token).user_id

@@ -1,0 +1,65 @@
+"""Test doubles and event builders shared by the notifications tests."""
+
+from dataclasses import dataclass
+
+from shop_auth import InvalidToken
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+
+
+class FakeVerifier:
+    """Accepts `token-<user id>`, so tests need no keys; refuses anything else."""
+
+    def verify(self, token: str) -> User:
+        if not token.startswith("token-"):
+            raise InvalidToken("signature invalid")
+        return User(token.removeprefix("token-"))
+
+
+LINES = [
+    {"product_id": "mug", "name": "Mug", "quantity": 2, "unit_price_cents": 1250},
+    {"product_id": "tea", "name": "Tea", "quantity": 1, "unit_price_cents": 405},
+]
+
+
+def cloud_event(data: dict[str, object], event_type: str, event_id: str) -> dict[str, object]:
+    return {
+        "id": event_id,
+        "source": "orders",
+        "type": event_type,
+        "specversion": "1.0",
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def order_created(order_id: str = "o-1", user_id: str = "ada") -> dict[str, object]:
+    data: dict[str, object] = {
+        "order_id": order_id,
+        "user_id": user_id,
+        "email": f"{user_id}@example.com",
+        "lines": LINES,
+        "total_cents": 2905,
+        "currency": "EUR",
+        "payment_token": "4242424242424242",
+        "created_at": "2025-01-01T12:00:00Z",
+    }
+    return cloud_event(data, "shop.orders.order-created.v1", f"created-{order_id}")
+
+
+def status_changed(
+    status: str, order_id: str = "o-1", user_id: str = "ada", email: str | None = None
+) -> dict[str, object]:
+    data: dict[str, object] = {
+        "order_id": order_id,
+        "user_id": user_id,
+        "email": email or f"{user_id}@example.com",
+        "status": status,
+        "total_cents": 2905,
+        "currency": "EUR",
+        "lines": LINES,
+    }
+    return cloud_event(data, "shop.orders.order-status-changed.v1", f"{status}-{order_id}")

@@ -1,0 +1,158 @@
+"""Topic handlers in-process: the receipt, its idempotency, and the replies to the sidecar."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from shop_dapr import InMemoryStateStore
+from shop_dapr.bindings import InMemoryMailSender, Mail, MailNotSent
+
+from notifications.main import Adapters, create_app
+from notifications.settings import Settings
+from notifications.tests.fakes import FakeVerifier, order_created, status_changed
+
+CREATED = "/events/orders/order-created"
+CHANGED = "/events/orders/order-status-changed"
+
+
+class BrokenMailSender:
+    async def send(self, to: str, subject: str, body: str) -> None:
+        raise MailNotSent("binding 'smtp' did not send the mail: connection refused")
+
+
+@pytest.fixture
+def state() -> InMemoryStateStore:
+    return InMemoryStateStore()
+
+
+@pytest.fixture
+def mail() -> InMemoryMailSender:
+    return InMemoryMailSender()
+
+
+async def serve(adapters: Adapters) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(), adapters)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as c:
+            yield c
+
+
+@pytest.fixture
+async def client(
+    state: InMemoryStateStore, mail: InMemoryMailSender
+) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in serve(Adapters(state, mail, FakeVerifier())):
+        yield c
+
+
+async def test_paid_sends_one_receipt_to_the_orders_address(
+    client: httpx.AsyncClient, mail: InMemoryMailSender
+) -> None:
+    response = await client.post(CHANGED, json=status_changed("paid"))
+
+    assert response.json() == {"status": "SUCCESS"}
+    assert mail.sent == [
+        Mail(
+            to="ada@example.com",
+            subject="Your receipt for order o-1",
+            body="Thank you for your order o-1. It is paid.\n\n"
+            "Mug: 2 x 12.50 EUR = 25.00 EUR\n"
+            "Tea: 1 x 4.05 EUR = 4.05 EUR\n\n"
+            "Total: 29.05 EUR\n",
+        )
+    ]
+
+
+async def test_redelivered_paid_event_sends_no_second_receipt(
+    client: httpx.AsyncClient, mail: InMemoryMailSender, state: InMemoryStateStore
+) -> None:
+    first = await client.post(CHANGED, json=status_changed("paid"))
+    again = await client.post(CHANGED, json=status_changed("paid"))
+
+    assert first.json() == again.json() == {"status": "SUCCESS"}
+    assert len(mail.sent) == 1
+    assert "receipt:o-1" in state.entries
+
+
+async def test_mail_failure_asks_for_redelivery_and_leaves_no_marker(
+    state: InMemoryStateStore,
+) -> None:
+    async for client in serve(Adapters(state, BrokenMailSender(), FakeVerifier())):
+        response = await client.post(CHANGED, json=status_changed("paid"))
+
+    assert response.json() == {"status": "RETRY"}
+    assert state.entries == {}
+
+
+async def test_receipt_is_sent_on_the_redelivery_after_a_failure(
+    state: InMemoryStateStore, mail: InMemoryMailSender
+) -> None:
+    async for client in serve(Adapters(state, BrokenMailSender(), FakeVerifier())):
+        await client.post(CHANGED, json=status_changed("paid"))
+    async for client in serve(Adapters(state, mail, FakeVerifier())):
+        response = await client.post(CHANGED, json=status_changed("paid"))
+
+    assert response.json() == {"status": "SUCCESS"}
+    assert [m.subject for m in mail.sent] == ["Your receipt for order o-1"]
+
+
+@pytest.mark.parametrize("status", ["pending", "cancelled"])
+async def test_only_payment_sends_a_receipt(
+    client: httpx.AsyncClient, mail: InMemoryMailSender, status: str
+) -> None:
+    response = await client.post(CHANGED, json=status_changed(status))
+
+    assert response.json() == {"status": "SUCCESS"}
+    assert mail.sent == []
+
+
+async def test_order_created_sends_no_mail(
+    client: httpx.AsyncClient, mail: InMemoryMailSender
+) -> None:
+    response = await client.post(CREATED, json=order_created())
+
+    assert response.json() == {"status": "SUCCESS"}
+    assert mail.sent == []
+
+
+@pytest.mark.parametrize("email", ["not-an-address", "a@b.c\r\nBcc: x@evil.example", "a@b;c@d"])
+async def test_unmailable_address_is_dropped_unsent(
+    client: httpx.AsyncClient, mail: InMemoryMailSender, email: str
+) -> None:
+    response = await client.post(CHANGED, json=status_changed("paid", email=email))
+
+    assert response.json() == {"status": "DROP"}
+    assert mail.sent == []
+
+
+MALFORMED: list[object] = [
+    None,
+    "not an object",
+    {"id": "e1", "source": "orders", "type": "t", "specversion": "1.0"},
+    {**status_changed("paid"), "data": {"order_id": "o-1"}},
+    {**status_changed("paid"), "id": ""},
+    {**status_changed("refunded")},
+]
+
+
+@pytest.mark.parametrize("route", [CREATED, CHANGED])
+@pytest.mark.parametrize("body", MALFORMED)
+async def test_malformed_event_is_dropped_never_a_422(
+    client: httpx.AsyncClient, mail: InMemoryMailSender, route: str, body: object
+) -> None:
+    response = await client.post(route, json=body)
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "DROP"}
+    assert mail.sent == []
+
+
+@pytest.mark.parametrize("route", [CREATED, CHANGED])
+async def test_body_that_is_not_json_is_dropped(client: httpx.AsyncClient, route: str) -> None:
+    response = await client.post(
+        route, content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "DROP"}

@@ -1,0 +1,107 @@
+"""The live status WebSocket in-process, driven by the topic handlers."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from shop_dapr import InMemoryStateStore
+from shop_dapr.bindings import InMemoryMailSender
+from starlette.websockets import WebSocketDisconnect
+
+from notifications.main import Adapters, create_app
+from notifications.service import StatusHub
+from notifications.settings import Settings
+from notifications.tests.fakes import FakeVerifier, order_created, status_changed
+
+CREATED = "/events/orders/order-created"
+CHANGED = "/events/orders/order-status-changed"
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    adapters = Adapters(InMemoryStateStore(), InMemoryMailSender(), FakeVerifier())
+    return create_app(Settings(), adapters)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+def update(order_id: str, status: str) -> dict[str, object]:
+    return {"order_id": order_id, "status": status, "total_cents": 2905, "currency": "EUR"}
+
+
+def test_client_gets_its_own_orders_statuses_in_order(client: TestClient) -> None:
+    with client.websocket_connect("/ws/orders?token=token-ada") as ws:
+        # Another user's events come first: were they delivered, they would be read first.
+        client.post(CREATED, json=order_created("o-2", user_id="bob"))
+        client.post(CHANGED, json=status_changed("paid", "o-2", user_id="bob"))
+        client.post(CREATED, json=order_created("o-1", user_id="ada"))
+        client.post(CHANGED, json=status_changed("paid", "o-1", user_id="ada"))
+        client.post(CREATED, json=order_created("o-3", user_id="ada"))
+        client.post(CHANGED, json=status_changed("cancelled", "o-3", user_id="ada"))
+
+        received = [ws.receive_json() for _ in range(4)]
+
+    assert received == [
+        update("o-1", "pending"),
+        update("o-1", "paid"),
+        update("o-3", "pending"),
+        update("o-3", "cancelled"),
+    ]
+
+
+def test_every_socket_of_the_user_gets_the_update(client: TestClient) -> None:
+    with (
+        client.websocket_connect("/ws/orders?token=token-ada") as phone,
+        client.websocket_connect("/ws/orders?token=token-ada") as laptop,
+    ):
+        client.post(CREATED, json=order_created("o-1", user_id="ada"))
+
+        assert phone.receive_json() == laptop.receive_json() == update("o-1", "pending")
+
+
+def test_closed_socket_leaves_the_registry_and_others_still_get_updates(
+    app: FastAPI, client: TestClient
+) -> None:
+    hub: StatusHub = app.state.hub
+    with client.websocket_connect("/ws/orders?token=token-ada") as staying:
+        with client.websocket_connect("/ws/orders?token=token-ada"):
+            assert hub.connections("ada") == 2
+        assert hub.connections("ada") == 1
+
+        response = client.post(CREATED, json=order_created("o-1", user_id="ada"))
+
+        assert response.json() == {"status": "SUCCESS"}
+        assert staying.receive_json() == update("o-1", "pending")
+    assert hub.connections("ada") == 0
+
+
+def test_events_without_listeners_still_succeed(client: TestClient) -> None:
+    response = client.post(CHANGED, json=status_changed("cancelled"))
+
+    assert response.json() == {"status": "SUCCESS"}
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("", "missing token"),
+        ("?token=", "missing token"),
+        ("?token=forged", "invalid token: signature invalid"),
+    ],
+)
+def test_bad_token_closes_with_policy_violation(
+    client: TestClient, query: str, reason: str
+) -> None:
+    with (
+        client.websocket_connect(f"/ws/orders{query}") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_json()
+
+    assert closed.value.code == 1008
+    assert closed.value.reason.startswith(reason)

@@ -1,0 +1,140 @@
+"""A shopper driving the shop through the gateway only, as a client would."""
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from websockets.sync.client import connect
+
+from tests.system.launcher import ROOT, Sidecar
+
+MAIL_DIR = ROOT / ".data" / "mail"
+PAYS = "4242424242424242"
+DECLINED = "4000000000000002"
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll `check` until it returns something truthy; fail naming `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.2)
+
+
+@dataclass
+class Shopper:
+    gateway: str
+    email: str = field(default_factory=lambda: f"buyer-{uuid.uuid4().hex[:10]}@example.com")
+    password: str = "correct horse battery"
+    token: str = ""
+
+    def register_and_log_in(self) -> "Shopper":
+        registered = httpx.post(
+            f"{self.gateway}/api/v1/auth/register",
+            json={"email": self.email, "password": self.password, "name": "Test Buyer"},
+            timeout=30,
+        )
+        assert registered.status_code == 201, registered.text
+        answer = httpx.post(
+            f"{self.gateway}/api/v1/auth/token",
+            data={"username": self.email, "password": self.password, "grant_type": "password"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        self.token = answer.json()["access_token"]
+        return self
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.get(f"{self.gateway}{path}", headers=self.auth, timeout=30, **kwargs)
+
+    def put_in_cart(self, product_id: str, quantity: int) -> httpx.Response:
+        return httpx.put(
+            f"{self.gateway}/api/v1/cart/items/{product_id}",
+            json={"quantity": quantity},
+            headers=self.auth,
+            timeout=30,
+        )
+
+    def check_out(self, card: str = PAYS, idempotency_key: str | None = None) -> httpx.Response:
+        headers = {**self.auth, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        return httpx.post(
+            f"{self.gateway}/api/v1/orders",
+            json={"payment_token": card},
+            headers=headers,
+            timeout=60,
+        )
+
+    def order_when(self, order_id: str, status: str, timeout: float = 45) -> dict[str, Any]:
+        def settled() -> dict[str, Any] | None:
+            order: dict[str, Any] = self.get(f"/api/v1/orders/{order_id}").json()
+            return order if order.get("status") == status else None
+
+        result: dict[str, Any] = eventually(settled, f"order {order_id} to be {status}", timeout)
+        return result
+
+    def mails(self) -> list[EmailMessage]:
+        found = []
+        for path in sorted(MAIL_DIR.glob("*.eml")):
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            if self.email in str(message["To"]):
+                found.append(message)
+        return found
+
+
+def admin_put_product(catalog: Sidecar, admin_token: str, product_id: str, **fields: Any) -> None:
+    """Through the catalog's own sidecar: admin writes are not part of the public API."""
+    body = {"name": product_id, "category": "test", "price_cents": 1000, "stock": 5} | fields
+    answer = httpx.put(
+        f"{catalog.url}/v1.0/invoke/catalog/method/products/{product_id}",
+        json=body,
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def available(gateway: str, product_id: str) -> int:
+    # The listing, not the product page: the gateway caches product pages.
+    answer = httpx.get(f"{gateway}/api/v1/products", params={"q": product_id}, timeout=30)
+    [product] = [p for p in answer.json()["items"] if p["id"] == product_id]
+    return int(product["available"])
+
+
+class StatusFeed:
+    """A WebSocket client of the notifications service, collecting status messages."""
+
+    def __init__(self, notifications: Sidecar, token: str) -> None:
+        self.messages: list[dict[str, Any]] = []
+        url = f"ws://127.0.0.1:{notifications.app_port}/ws/orders?token={token}"
+        self._socket = connect(url, open_timeout=10)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for raw in self._socket:
+                self.messages.append(json.loads(raw))
+        except Exception:
+            pass
+
+    def statuses(self, order_id: str) -> list[str]:
+        return [m["status"] for m in self.messages if m.get("order_id") == order_id]
+
+    def close(self) -> None:
+        self._socket.close()
+        self._thread.join(timeout=5)

@@ -1,0 +1,257 @@
+"""The shop end to end, through the gateway only, with every service beside a real
+daprd on the profile under test: the same tests on every profile."""
+
+import concurrent.futures
+import time
+import uuid
+
+import httpx
+import jwt
+import pytest
+
+from tests.system.launcher import Sidecar
+from tests.system.shopper import (
+    DECLINED,
+    Shopper,
+    StatusFeed,
+    admin_put_product,
+    available,
+    eventually,
+)
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture
+def product(catalog: Sidecar, secrets: dict[str, str]) -> str:
+    """A product of this test's own, 5 in stock at 12.50."""
+    product_id = f"e2e-{uuid.uuid4().hex[:10]}"
+    admin_put_product(catalog, secrets["catalog-admin-token"], product_id, price_cents=1250)
+    return product_id
+
+
+@pytest.fixture
+def shopper(gateway: Sidecar) -> Shopper:
+    return Shopper(gateway.app_url).register_and_log_in()
+
+
+def test_browse_and_search(gateway: Sidecar) -> None:
+    url = gateway.app_url
+    categories = httpx.get(f"{url}/api/v1/categories", timeout=30).json()
+    assert categories["kitchen"] >= 4
+    found = httpx.get(f"{url}/api/v1/products", params={"q": "teapot"}, timeout=30).json()
+    assert [p["id"] for p in found["items"]] == ["teapot"]
+    page = httpx.get(
+        f"{url}/api/v1/products",
+        params={"category": "kitchen", "sort": "price", "page_size": 2},
+        timeout=30,
+    ).json()
+    assert [p["id"] for p in page["items"]] == ["mug", "cutting-board"]
+    teapot = httpx.get(f"{url}/api/v1/products/teapot", timeout=30).json()
+    assert (teapot["name"], teapot["price_cents"], teapot["currency"]) == (
+        "Cast iron teapot",
+        4900,
+        "EUR",
+    )
+
+
+def test_checkout_is_paid_receipted_and_pushed_live(
+    shopper: Shopper, product: str, shop: dict[str, Sidecar], gateway: Sidecar
+) -> None:
+    assert shopper.put_in_cart(product, 2).status_code == 200
+    cart = shopper.get("/api/v1/cart").json()
+    assert (cart["total_cents"], [line["quantity"] for line in cart["lines"]]) == (2500, [2])
+
+    feed = StatusFeed(shop["notifications"], shopper.token)
+    try:
+        placed = shopper.check_out()
+        assert placed.status_code == 201, placed.text
+        order_id = placed.json()["order_id"]
+        assert placed.json()["status"] == "pending"
+
+        paid = shopper.order_when(order_id, "paid")
+        assert paid["total_cents"] == 2500
+        assert paid["payment"]["status"] == "succeeded"
+        assert paid["payment"]["amount_cents"] == 2500
+
+        [receipt] = eventually(shopper.mails, "the receipt e-mail at the SMTP sink")
+        assert order_id in receipt["Subject"]
+        assert "25.00 EUR" in receipt.get_content()
+
+        eventually(lambda: feed.statuses(order_id) == ["pending", "paid"], "live status pushes")
+    finally:
+        feed.close()
+
+    assert available(gateway.app_url, product) == 3
+    assert shopper.get("/api/v1/cart").json()["lines"] == []
+    history = shopper.get("/api/v1/orders").json()
+    assert [o["order_id"] for o in history] == [order_id]
+
+
+def test_declined_card_cancels_and_gives_stock_back(
+    shopper: Shopper, product: str, gateway: Sidecar
+) -> None:
+    shopper.put_in_cart(product, 3)
+    placed = shopper.check_out(card=DECLINED)
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    assert available(gateway.app_url, product) == 2  # held while payment runs
+
+    cancelled = shopper.order_when(order_id, "cancelled")
+    assert cancelled["reason"] == "card_declined"
+    assert cancelled["payment"]["status"] == "declined"
+    assert cancelled["payment"]["amount_cents"] == 0  # no charge
+    eventually(lambda: available(gateway.app_url, product) == 5, "the stock to come back")
+    assert shopper.mails() == []
+
+
+def test_twenty_buyers_race_for_the_last_five(
+    gateway: Sidecar, catalog: Sidecar, secrets: dict[str, str]
+) -> None:
+    product_id = f"race-{uuid.uuid4().hex[:10]}"
+    admin_put_product(catalog, secrets["catalog-admin-token"], product_id, stock=5)
+    buyers = [Shopper(gateway.app_url).register_and_log_in() for _ in range(20)]
+    for buyer in buyers:
+        assert buyer.put_in_cart(product_id, 1).status_code == 200
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda b: b.check_out(), buyers))
+
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] * 5 + [409] * 15, [
+        a.text for a in answers if a.status_code not in (201, 409)
+    ]
+    winners = [
+        (b, a.json()["order_id"])
+        for b, a in zip(buyers, answers, strict=True)
+        if a.status_code == 201
+    ]
+    for buyer, order_id in winners:
+        buyer.order_when(order_id, "paid")
+    assert available(gateway.app_url, product_id) == 0
+    for answer in answers:
+        if answer.status_code == 409:
+            assert "available" in answer.json()["detail"]
+
+
+def test_same_idempotency_key_makes_one_order_and_one_charge(
+    shopper: Shopper, product: str
+) -> None:
+    shopper.put_in_cart(product, 1)
+    first = shopper.check_out(idempotency_key="retry-me")
+    again = shopper.check_out(idempotency_key="retry-me")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["order_id"] == again.json()["order_id"]
+    order = shopper.order_when(first.json()["order_id"], "paid")
+    assert order["payment"]["amount_cents"] == 1250
+    assert len(shopper.get("/api/v1/orders").json()) == 1
+
+
+def test_a_redelivered_event_has_one_effect(
+    shopper: Shopper, product: str, shop: dict[str, Sidecar], gateway: Sidecar
+) -> None:
+    shopper.put_in_cart(product, 1)
+    order_id = shopper.check_out().json()["order_id"]
+    paid = shopper.order_when(order_id, "paid")
+    eventually(shopper.mails, "the receipt")
+
+    # order.created again, as a broker redelivery would bring it (a new envelope, the
+    # same order): published through the orders sidecar, which may publish that topic.
+    duplicate = {
+        "order_id": order_id,
+        "user_id": paid["user_id"],
+        "email": shopper.email,
+        "lines": paid["lines"],
+        "total_cents": paid["total_cents"],
+        "currency": "EUR",
+        "payment_token": "4242424242424242",
+        "created_at": paid["created_at"],
+    }
+    answer = httpx.post(
+        f"{shop['orders'].url}/v1.0/publish/pubsub/orders.order-created", json=duplicate, timeout=30
+    )
+    assert answer.status_code == 204, answer.text
+    time.sleep(5)  # time for the whole chain to react, if it were going to
+    again = shopper.get(f"/api/v1/orders/{order_id}").json()
+    assert (again["status"], again["payment"]) == ("paid", paid["payment"])
+    assert len(shopper.mails()) == 1
+    assert available(gateway.app_url, product) == 4
+
+
+def test_bad_input_gets_a_clear_4xx_and_writes_nothing(
+    shopper: Shopper, product: str, gateway: Sidecar, secrets: dict[str, str]
+) -> None:
+    url = f"{gateway.app_url}/api/v1"
+    auth = shopper.auth
+    json_headers = {**auth, "Content-Type": "application/json"}
+    cases = [
+        (httpx.post(f"{url}/orders", content=b"{oops", headers=json_headers, timeout=30), 422),
+        (
+            httpx.put(
+                f"{url}/cart/items/{product}", json={"quantity": "two"}, headers=auth, timeout=30
+            ),
+            422,
+        ),
+        (
+            httpx.put(
+                f"{url}/cart/items/{product}", json={"quantity": 0}, headers=auth, timeout=30
+            ),
+            422,
+        ),
+        (
+            httpx.put(
+                f"{url}/cart/items/{product}", json={"quantity": -1}, headers=auth, timeout=30
+            ),
+            422,
+        ),
+        (
+            httpx.put(
+                f"{url}/cart/items/no-such-thing", json={"quantity": 1}, headers=auth, timeout=30
+            ),
+            404,
+        ),
+        (
+            httpx.post(
+                f"{url}/orders", json={"payment_token": "x" * 100_000}, headers=auth, timeout=30
+            ),
+            413,
+        ),
+        (httpx.post(f"{url}/orders", json={"payment_token": "4242424242424242"}, timeout=30), 401),
+        (
+            httpx.post(
+                f"{url}/orders",
+                json={"payment_token": "4242424242424242"},
+                headers=auth,
+                timeout=30,
+            ),
+            422,
+        ),
+    ]
+    for response, expected in cases:
+        assert response.status_code == expected, (response.request.url, response.text)
+        assert isinstance(response.json()["detail"], str | list)
+
+    signing_key = secrets["identity-jwt-signing-key"]
+    assert httpx.get(f"{url}/me", headers=auth, timeout=30).status_code == 200
+    header = jwt.get_unverified_header(shopper.token)
+    claims = jwt.decode(shopper.token, options={"verify_signature": False})
+    expired = jwt.encode(claims | {"exp": int(time.time()) - 60}, signing_key, "EdDSA", header)
+    forged = shopper.token[:-4] + ("AAAA" if not shopper.token.endswith("AAAA") else "BBBB")
+    for token, reason in ((expired, "token expired"), (forged, "signature invalid")):
+        answer = httpx.get(
+            f"{url}/orders", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        assert answer.status_code == 401
+        assert reason in answer.json()["detail"]
+
+    webhook = httpx.post(
+        f"{url}/webhooks/payment-provider",
+        json={"type": "charge.refunded", "order_id": "x", "payment_id": "p", "amount_cents": 1},
+        headers={"Provider-Signature": f"t={int(time.time())},v1={'0' * 64}"},
+        timeout=30,
+    )
+    assert webhook.status_code == 401
+    assert secrets["payments-webhook-secret"] not in webhook.text
+
+    # Nothing was half-written: no order exists for this shopper.
+    assert shopper.get("/api/v1/orders").json() == []
