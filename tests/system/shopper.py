@@ -121,7 +121,8 @@ class StatusFeed:
     def __init__(self, notifications: Sidecar, token: str) -> None:
         self.messages: list[dict[str, Any]] = []
         url = f"ws://127.0.0.1:{notifications.app_port}/ws/orders?token={token}"
-        self._socket = connect(url, open_timeout=10)
+        self._connection = connect(url, open_timeout=10)
+        self._socket = self._connection.__enter__()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -136,5 +137,5 @@ class StatusFeed:
         return [m["status"] for m in self.messages if m.get("order_id") == order_id]
 
     def close(self) -> None:
-        self._socket.close()
+        self._connection.__exit__(None, None, None)
         self._thread.join(timeout=5)
