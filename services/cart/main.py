@@ -13,7 +13,9 @@ from shop_dapr import (
     sidecar_http_client,
     wait_for_sidecar,
 )
+from shop_dapr.errors import answer_outages_with_503
 from shop_dapr.health import health_router
+from shop_dapr.logs import configure_logging
 
 from cart import api, events
 from cart.service import CartService, CatalogPrices
@@ -33,6 +35,7 @@ def create_app(
     """The cart app. Unit tests pass in-memory `adapters` and a `sidecar_transport` that
     plays the sidecar; otherwise the lifespan connects to the real sidecar."""
     settings = settings or Settings()
+    configure_logging("cart")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +60,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(health_router(check_sidecar=adapters is None))
+    answer_outages_with_503(app)
     return app
 
 

@@ -17,7 +17,9 @@ from shop_dapr import (
     sidecar_http_client,
     wait_for_sidecar,
 )
+from shop_dapr.errors import answer_outages_with_503
 from shop_dapr.health import health_router
+from shop_dapr.logs import configure_logging
 
 from catalog import api, events
 from catalog.service import CatalogService
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     """The catalog app. Unit tests pass in-memory `adapters`; otherwise the lifespan
     connects to the sidecar."""
     settings = settings or Settings()
+    configure_logging("catalog")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(health_router(check_sidecar=adapters is None))
+    answer_outages_with_503(app)
     return app
 
 

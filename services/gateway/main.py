@@ -7,6 +7,7 @@ import httpx
 from fastapi import FastAPI
 from shop_dapr import sidecar_http_client, wait_for_sidecar
 from shop_dapr.health import health_router
+from shop_dapr.logs import configure_logging
 
 from gateway import api, events
 from gateway.auth import Authenticator
@@ -21,6 +22,7 @@ def create_app(
 ) -> FastAPI:
     """The gateway app. Unit tests pass a `sidecar_transport` that plays the sidecar."""
     settings = settings or Settings()
+    configure_logging("gateway")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,7 +17,9 @@ from shop_dapr import (
     sidecar_http_client,
     wait_for_sidecar,
 )
+from shop_dapr.errors import answer_outages_with_503
 from shop_dapr.health import health_router
+from shop_dapr.logs import configure_logging
 
 from identity.api import router, validation_error
 from identity.domain import InvalidSigningKey, SigningKey
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     """The identity app. Unit tests pass in-memory `adapters`; otherwise the lifespan
     connects to the sidecar."""
     settings = settings or Settings()
+    configure_logging("identity")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     )
     app.include_router(router)
     app.include_router(health_router(check_sidecar=adapters is None))
+    answer_outages_with_503(app)
     return app
 
 

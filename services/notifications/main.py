@@ -15,7 +15,9 @@ from shop_dapr import (
     wait_for_sidecar,
 )
 from shop_dapr.bindings import DaprMailSender, MailSender
+from shop_dapr.errors import answer_outages_with_503
 from shop_dapr.health import health_router
+from shop_dapr.logs import configure_logging
 
 from notifications import api, events
 from notifications.service import Authenticator, NotificationService, StatusHub, TokenVerifier
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     """The notifications app. Unit tests pass in-memory `adapters` and a fake verifier;
     otherwise the lifespan connects to the sidecar."""
     settings = settings or Settings()
+    configure_logging("notifications")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(health_router(check_sidecar=adapters is None))
+    answer_outages_with_503(app)
     return app
 
 

@@ -17,7 +17,9 @@ from shop_dapr import (
     sidecar_http_client,
     wait_for_sidecar,
 )
+from shop_dapr.errors import answer_outages_with_503
 from shop_dapr.health import health_router
+from shop_dapr.logs import configure_logging
 
 from payments import api, events
 from payments.provider import PaymentProvider, SimulatedProvider
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     """The payments app. Unit tests pass in-memory `adapters`; otherwise the lifespan
     connects to the sidecar and charges through the simulated provider."""
     settings = settings or Settings()
+    configure_logging("payments")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(health_router(check_sidecar=adapters is None))
+    answer_outages_with_503(app)
     return app
 
 

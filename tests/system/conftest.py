@@ -65,6 +65,12 @@ def secrets() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
     """Every service beside its own daprd, started together, stopped at the end."""
+    if _listening(3600):
+        pytest.fail(
+            "a shop from `make run` is running (port 3600): its services share app ids and "
+            "consumer groups with these tests and would take their events; stop it first",
+            pytrace=False,
+        )
     sidecars = {app_id: Sidecar(app_id, profile) for app_id in SERVICES}
     try:
         for app_id, sidecar in sidecars.items():
@@ -85,3 +91,10 @@ def catalog(shop: dict[str, Sidecar]) -> Sidecar:
 @pytest.fixture(scope="session")
 def gateway(shop: dict[str, Sidecar]) -> Sidecar:
     return shop["gateway"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`dapr run -f` starts a second copy of every app: its consumers join the same
+    consumer groups as the session's services and may take their events, so those tests
+    run after all the others."""
+    items.sort(key=lambda item: item.path.name == "test_dapr_cli.py")

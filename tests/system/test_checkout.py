@@ -85,7 +85,10 @@ def test_checkout_is_paid_receipted_and_pushed_live(
         assert order_id in receipt["Subject"]
         assert "25.00 EUR" in receipt.get_content()
 
-        eventually(lambda: feed.statuses(order_id) == ["pending", "paid"], "live status pushes")
+        try:
+            eventually(lambda: feed.statuses(order_id) == ["pending", "paid"], "live pushes")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; pushed so far: {feed.messages}") from None
     finally:
         feed.close()
 

@@ -289,3 +289,15 @@ def status_event(order_id: str, status: str) -> dict[str, object]:
             "lines": [],
         },
     }
+
+
+async def test_unreachable_state_store_is_a_503_with_reason(publisher: InMemoryPublisher) -> None:
+    class Down(InMemoryStateStore):
+        async def get(self, key: str) -> None:
+            raise TimeoutError("state store timed out")
+
+    async for client in serve(Down(), publisher):
+        response = await client.get("/products/mug")
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert "state store timed out" in response.json()["detail"]

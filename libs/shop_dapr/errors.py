@@ -1,0 +1,28 @@
+"""An unreachable sidecar or component is a 503 that says so, not an opaque 500."""
+
+import logging
+
+import grpc
+from dapr.clients.exceptions import DaprInternalError
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+log = logging.getLogger(__name__)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    reason = (
+        exc.details() if isinstance(exc, grpc.RpcError) and hasattr(exc, "details") else str(exc)
+    )
+    log.warning("%s %s: a Dapr building block failed: %s", request.method, request.url.path, reason)
+    detail = f"a backing service is unavailable, retry shortly: {reason or type(exc).__name__}"
+    return JSONResponse(
+        {"detail": detail},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
+def answer_outages_with_503(app: FastAPI) -> None:
+    for error in (grpc.RpcError, DaprInternalError, TimeoutError):
+        app.add_exception_handler(error, _unavailable)
