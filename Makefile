@@ -17,7 +17,7 @@ test: runtime deps lint test-unit  ## everything: lint, unit tests, system tests
 	done
 
 test-unit: deps
-	.venv/bin/python -m pytest libs services tools/tests
+	.venv/bin/python -m pytest libs services tools/tests tests/deploy k8s/tests
 
 test-system: runtime deps     ## system tests on one PROFILE
 	tools/infra.sh up $(PROFILE)
@@ -26,7 +26,7 @@ test-system: runtime deps     ## system tests on one PROFILE
 lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy libs services tests tools/tests
+	.venv/bin/mypy libs services tests tools/tests k8s/tests
 
 runtime:                      ## build daprd, placement, scheduler and the dapr CLI (skips what is built)
 	tools/build-dapr.sh

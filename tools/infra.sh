@@ -10,8 +10,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=tools/lib.sh
 source "$ROOT/tools/lib.sh"
-# shellcheck source=tools/ports.env
-source "$ROOT/tools/ports.env"
 load_versions
 
 BIN="$RUNTIME_DIR/.dapr/bin"

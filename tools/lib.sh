@@ -5,6 +5,15 @@ ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 RUNTIME_DIR="${SHOP_RUNTIME_DIR:-$ROOT/.runtime}"   # built binaries, Kafka jars
 DATA_DIR="${SHOP_DATA_DIR:-$ROOT/.data}"            # databases, logs, pid files, secrets
 export DAPR_RUNTIME_PATH="$RUNTIME_DIR"
+# shellcheck source=tools/ports.env
+source "$ROOT/tools/ports.env"
+
+# Where daprd finds the backing services: the components read these by envRef
+# (components/README.md), so the same YAML serves compose and Kubernetes too.
+export SHOP_REDIS_HOST="127.0.0.1:$REDIS_PORT"
+export SHOP_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+export SHOP_SMTP_HOST=127.0.0.1
+export SHOP_SMTP_PORT="$SMTP_PORT"
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -6,19 +6,23 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=tools/lib.sh
 source "$ROOT/tools/lib.sh"
-# shellcheck source=tools/ports.env
-source "$ROOT/tools/ports.env"
 
 PROFILE="${PROFILE:-redis}"
 [[ -d "$ROOT/components/$PROFILE" && "$PROFILE" != common ]] ||
   die "unknown profile '$PROFILE': choose one of: $(ls "$ROOT/components" | grep -v common | tr '\n' ' ')"
 
 "$ROOT/tools/infra.sh" up "$PROFILE"
+secret_value() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DATA_DIR/secrets.json" "$1"; }
 ln -sfn "../components/$PROFILE" "$DATA_DIR/profile"
 
 # daprd inherits the CLI's environment (a run file's env reaches only the apps):
 # a loopback-only host needs DAPR_HOST_IP, and CLI 1.12 predates the scheduler flag.
 export DAPR_HOST_IP=127.0.0.1
+# Both ways between each app and its sidecar (libs/shop_dapr/apptoken.py). CLI 1.12 cannot
+# give each sidecar its own, so the whole local shop shares one pair.
+DAPR_API_TOKEN="$(secret_value dapr-api-token)"
+APP_API_TOKEN="$(secret_value app-api-token)"
+export DAPR_API_TOKEN APP_API_TOKEN
 export DAPR_SCHEDULER_HOST_ADDRESS_DNS_A="127.0.0.1:$SCHEDULER_PORT"
 
 log "starting the shop on profile '$PROFILE' (Ctrl-C stops it; 'make infra-down' stops the backing services)"

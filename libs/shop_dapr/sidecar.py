@@ -5,7 +5,7 @@ import time
 
 import httpx
 from dapr.aio.clients import DaprClient
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
 
@@ -17,6 +17,11 @@ class SidecarSettings(BaseSettings):
     # Every call to the sidecar gets this deadline: the SDK sets none by default.
     dapr_call_timeout_seconds: float = Field(default=5.0, gt=0)
     dapr_startup_timeout_seconds: float = Field(default=60.0, gt=0)
+    # App -> sidecar: the sidecar refuses API calls without it (daprd's DAPR_API_TOKEN;
+    # the SDK reads the same variable). Sidecar -> app: the sidecar sends APP_API_TOKEN
+    # with every call it makes to the app, and the app refuses calls without it.
+    dapr_api_token: SecretStr | None = None
+    app_api_token: SecretStr | None = None
 
     @property
     def http_url(self) -> str:

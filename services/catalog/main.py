@@ -17,6 +17,7 @@ from shop_dapr import (
     sidecar_http_client,
     wait_for_sidecar,
 )
+from shop_dapr.apptoken import require_app_token
 from shop_dapr.errors import answer_outages_with_503
 from shop_dapr.health import health_router
 from shop_dapr.logs import configure_logging
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     app.include_router(events.router)
     app.include_router(health_router(check_sidecar=adapters is None))
     answer_outages_with_503(app)
+    require_app_token(app, settings)
     return app
 
 

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from shop_dapr import sidecar_http_client, wait_for_sidecar
+from shop_dapr.apptoken import require_app_token
 from shop_dapr.health import health_router
 from shop_dapr.logs import configure_logging
 
@@ -48,6 +49,8 @@ def create_app(
     app.include_router(events.router)
     app.include_router(health_router(check_sidecar=sidecar_transport is None))
     app.add_exception_handler(UpstreamUnavailable, api.upstream_unavailable)
+    # Clients call the public API directly; only the sidecar delivers events.
+    require_app_token(app, settings, protected=("/events",))
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.add_middleware(RateLimit, limiter=limiter)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -93,8 +93,11 @@ def gateway(shop: dict[str, Sidecar]) -> Sidecar:
     return shop["gateway"]
 
 
+# Run last, in this order: the fault tests stop and freeze services (their breakers
+# need a few seconds to close again); `dapr run -f` starts a second copy of every app,
+# whose consumers join the session's consumer groups and may take their events.
+RUN_LAST = {"test_resiliency.py": 1, "test_dapr_cli.py": 2}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`dapr run -f` starts a second copy of every app: its consumers join the same
-    consumer groups as the session's services and may take their events, so those tests
-    run after all the others."""
-    items.sort(key=lambda item: item.path.name == "test_dapr_cli.py")
+    items.sort(key=lambda item: RUN_LAST.get(item.path.name, 0))

@@ -2,10 +2,13 @@
 
 import os
 import re
+import secrets
+import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import httpx
@@ -16,6 +19,13 @@ LOGS = ROOT / ".data" / "logs"
 # tools/ports.env lines read `: "${NAME:=port}"`.
 PORTS = dict(re.findall(r"\$\{(\w+):=(\d+)\}", (ROOT / "tools" / "ports.env").read_text()))
 PROFILES = ("redis", "kafka-postgres")
+# What the components read by envRef (components/README.md); tools/lib.sh sets the same.
+COMPONENT_ENV = {
+    "SHOP_REDIS_HOST": f"127.0.0.1:{PORTS['REDIS_PORT']}",
+    "SHOP_KAFKA_BROKERS": f"127.0.0.1:{PORTS['KAFKA_PORT']}",
+    "SHOP_SMTP_HOST": "127.0.0.1",
+    "SHOP_SMTP_PORT": PORTS["SMTP_PORT"],
+}
 
 
 def free_port() -> int:
@@ -33,6 +43,10 @@ class Sidecar:
     grpc_port: int = field(default_factory=free_port)
     internal_grpc_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
+    # Each app and its sidecar share a pair of tokens: DAPR_API_TOKEN guards the sidecar's
+    # API, APP_API_TOKEN the app's routes (libs/shop_dapr/apptoken.py).
+    api_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    app_token: str = field(default_factory=lambda: secrets.token_hex(16))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -43,6 +57,13 @@ class Sidecar:
     @property
     def app_url(self) -> str:
         return f"http://127.0.0.1:{self.app_port}"
+
+    @cached_property
+    def api(self) -> httpx.Client:
+        """A client of the sidecar's HTTP API, carrying its API token."""
+        return httpx.Client(
+            base_url=self.url, headers={"dapr-api-token": self.api_token}, timeout=30
+        )
 
     def daprd_args(self) -> list[str]:
         return [
@@ -78,18 +99,32 @@ class Sidecar:
             **os.environ,
             # daprd cannot find a host address on a loopback-only machine without this.
             "DAPR_HOST_IP": "127.0.0.1",
+            **COMPONENT_ENV,
             "APP_ID": self.app_id,
             "DAPR_HTTP_PORT": str(self.http_port),
             "DAPR_GRPC_PORT": str(self.grpc_port),
+            "DAPR_API_TOKEN": self.api_token,
+            "APP_API_TOKEN": self.app_token,
             "PYTHONPATH": f"{ROOT / 'libs'}:{ROOT / 'services'}",
             **(env or {}),
         }
-        for name, args in (("app", self.app_args(factory)), ("daprd", self.daprd_args())):
-            log = (LOGS / f"test-{self.app_id}-{name}.log").open("ab")
-            # Every sidecar runs from the repository root: component paths are relative to it.
-            self.processes[name] = subprocess.Popen(
-                args, cwd=ROOT, env=base_env, stdout=log, stderr=log
-            )
+        self._env = base_env
+        self._spawn("app", self.app_args(factory))
+        self._spawn("daprd", self.daprd_args())
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = (LOGS / f"test-{self.app_id}-{name}.log").open("ab")
+        # Every sidecar runs from the repository root: component paths are relative to it.
+        self.processes[name] = subprocess.Popen(
+            args, cwd=ROOT, env=self._env, stdout=log, stderr=log
+        )
+
+    def pause_app(self) -> None:
+        """Freeze the app (SIGSTOP): it accepts connections but never answers."""
+        self.processes["app"].send_signal(signal.SIGSTOP)
+
+    def resume_app(self) -> None:
+        self.processes["app"].send_signal(signal.SIGCONT)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Until daprd's /v1.0/healthz is 204: components loaded, app reachable,
@@ -118,6 +153,7 @@ class Sidecar:
         )
 
     def stop(self) -> None:
+        self.api.close()
         for process in self.processes.values():
             process.terminate()
         for process in self.processes.values():

@@ -99,8 +99,8 @@ class Shopper:
 def admin_put_product(catalog: Sidecar, admin_token: str, product_id: str, **fields: Any) -> None:
     """Through the catalog's own sidecar: admin writes are not part of the public API."""
     body = {"name": product_id, "category": "test", "price_cents": 1000, "stock": 5} | fields
-    answer = httpx.put(
-        f"{catalog.url}/v1.0/invoke/catalog/method/products/{product_id}",
+    answer = catalog.api.put(
+        f"/v1.0/invoke/catalog/method/products/{product_id}",
         json=body,
         headers={"Authorization": f"Bearer {admin_token}"},
         timeout=30,

@@ -177,8 +177,8 @@ def test_a_redelivered_event_has_one_effect(
         "payment_token": "4242424242424242",
         "created_at": paid["created_at"],
     }
-    answer = httpx.post(
-        f"{shop['orders'].url}/v1.0/publish/pubsub/orders.order-created", json=duplicate, timeout=30
+    answer = shop["orders"].api.post(
+        "/v1.0/publish/pubsub/orders.order-created", json=duplicate, timeout=30
     )
     assert answer.status_code == 204, answer.text
     time.sleep(5)  # time for the whole chain to react, if it were going to
@@ -273,6 +273,7 @@ def test_poison_message_ends_in_the_dead_letter_topic(shop: dict[str, Sidecar]) 
     payments = shop["payments"]
     # The SDK client waits for the sidecar it finds in its settings first.
     dapr_settings.DAPR_HTTP_PORT = payments.http_port  # type: ignore[attr-defined]
+    dapr_settings.DAPR_API_TOKEN = payments.api_token  # type: ignore[attr-defined]
     client = DaprClient(address=f"127.0.0.1:{payments.grpc_port}")
     subscription = client.subscribe("pubsub", "orders.order-created.payments.dead-letter")
     marker = uuid.uuid4().hex
@@ -291,8 +292,8 @@ def test_poison_message_ends_in_the_dead_letter_topic(shop: dict[str, Sidecar]) 
     reader.start()
     try:
         poison = {"not": "an order", "marker": marker}
-        answer = httpx.post(
-            f"{shop['orders'].url}/v1.0/publish/pubsub/orders.order-created",
+        answer = shop["orders"].api.post(
+            "/v1.0/publish/pubsub/orders.order-created",
             json=poison,
             timeout=30,
         )

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.system.launcher import PORTS, ROOT
+from tests.system.launcher import COMPONENT_ENV, PORTS, ROOT
 
 pytestmark = pytest.mark.system
 
@@ -44,6 +44,9 @@ def test_run_file_starts_every_app_beside_its_sidecar(profile: str) -> None:
         "DAPR_RUNTIME_PATH": str(ROOT / ".runtime"),
         "DAPR_HOST_IP": "127.0.0.1",
         "DAPR_SCHEDULER_HOST_ADDRESS_DNS_A": f"127.0.0.1:{PORTS['SCHEDULER_PORT']}",
+        **COMPONENT_ENV,
+        "DAPR_API_TOKEN": "dapr-run-test-api-token",
+        "APP_API_TOKEN": "dapr-run-test-app-token",
     }
     log = (ROOT / ".data" / "logs" / "test-dapr-run.log").open("wb")
     run = subprocess.Popen(

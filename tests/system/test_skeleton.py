@@ -28,8 +28,8 @@ def put_product(
     catalog: Sidecar, secrets: dict[str, str], product_id: str, **fields: object
 ) -> httpx.Response:
     """Through the catalog's own sidecar, by service invocation."""
-    response = httpx.put(
-        f"{catalog.url}/v1.0/invoke/catalog/method/products/{product_id}",
+    response = catalog.api.put(
+        f"/v1.0/invoke/catalog/method/products/{product_id}",
         json=product(**fields),  # type: ignore[arg-type]
         headers=admin(secrets),
         timeout=10,
@@ -39,7 +39,7 @@ def put_product(
 
 
 def raw_state(catalog: Sidecar, key: str) -> httpx.Response:
-    return httpx.get(f"{catalog.url}/v1.0/state/statestore/{key}", timeout=10)
+    return catalog.api.get(f"/v1.0/state/statestore/{key}", timeout=10)
 
 
 def test_gateway_invokes_catalog_by_app_id(
@@ -53,9 +53,7 @@ def test_gateway_invokes_catalog_by_app_id(
     assert through_gateway.json()["name"] == "Teapot"
 
     # The gateway's own sidecar resolves the other app id too.
-    direct = httpx.get(
-        f"{gateway.url}/v1.0/invoke/catalog/method/products/{product_id}", timeout=10
-    )
+    direct = gateway.api.get(f"/v1.0/invoke/catalog/method/products/{product_id}", timeout=10)
     assert direct.status_code == 200
     assert direct.json()["id"] == product_id
 
@@ -69,8 +67,8 @@ def test_state_save_get_delete(catalog: Sidecar, secrets: dict[str, str]) -> Non
     assert stored.json()["price_cents"] == 777
     assert stored.headers.get("ETag")
 
-    deleted = httpx.delete(
-        f"{catalog.url}/v1.0/invoke/catalog/method/products/{product_id}",
+    deleted = catalog.api.delete(
+        f"/v1.0/invoke/catalog/method/products/{product_id}",
         headers=admin(secrets),
         timeout=10,
     )
@@ -83,8 +81,8 @@ def test_stale_etag_is_refused(catalog: Sidecar, secrets: dict[str, str]) -> Non
     first = put_product(catalog, secrets, product_id, stock=5)
     put_product(catalog, secrets, product_id, stock=4)
 
-    stale = httpx.put(
-        f"{catalog.url}/v1.0/invoke/catalog/method/products/{product_id}",
+    stale = catalog.api.put(
+        f"/v1.0/invoke/catalog/method/products/{product_id}",
         json=product(stock=100),
         headers={**admin(secrets), "If-Match": first.headers["ETag"]},
         timeout=10,
@@ -93,8 +91,8 @@ def test_stale_etag_is_refused(catalog: Sidecar, secrets: dict[str, str]) -> Non
     assert raw_state(catalog, f"product:{product_id}").json()["stock"] == 4
 
     # The state API itself refuses it as well.
-    refused = httpx.post(
-        f"{catalog.url}/v1.0/state/statestore",
+    refused = catalog.api.post(
+        "/v1.0/state/statestore",
         json=[{"key": f"product:{product_id}", "value": {"x": 1}, "etag": first.headers["ETag"],
                "options": {"concurrency": "first-write"}}],
         timeout=10,
@@ -103,8 +101,8 @@ def test_stale_etag_is_refused(catalog: Sidecar, secrets: dict[str, str]) -> Non
 
 
 def transact(sidecar: Sidecar, *operations: dict[str, object]) -> httpx.Response:
-    return httpx.post(
-        f"{sidecar.url}/v1.0/state/statestore/transaction",
+    return sidecar.api.post(
+        "/v1.0/state/statestore/transaction",
         json={"operations": list(operations)},
         timeout=10,
     )
@@ -112,7 +110,7 @@ def transact(sidecar: Sidecar, *operations: dict[str, object]) -> httpx.Response
 
 def test_multi_key_transaction(catalog: Sidecar) -> None:
     keys = [f"txn-{new_id()}" for _ in range(3)]
-    httpx.post(f"{catalog.url}/v1.0/state/statestore", json=[{"key": keys[2], "value": 0}])
+    catalog.api.post("/v1.0/state/statestore", json=[{"key": keys[2], "value": 0}])
     answer = transact(
         catalog,
         {"operation": "upsert", "request": {"key": keys[0], "value": {"n": 1}}},
@@ -129,7 +127,7 @@ def test_failed_transaction_atomicity_per_profile(catalog: Sidecar, profile: str
     stay applied). The shop therefore never relies on multi-key atomicity for stock: each
     reservation is one ETag write to one product (services/catalog/domain.py)."""
     fresh, existing = f"txn-{new_id()}", f"txn-{new_id()}"
-    httpx.post(f"{catalog.url}/v1.0/state/statestore", json=[{"key": existing, "value": 0}])
+    catalog.api.post("/v1.0/state/statestore", json=[{"key": existing, "value": 0}])
     stale = "00000000-0000-0000-0000-000000000000" if profile == "kafka-postgres" else "999999"
     answer = transact(
         catalog,
@@ -166,21 +164,21 @@ def test_published_event_reaches_the_subscriber(
 
 
 def test_secret_is_read_from_the_secret_store(catalog: Sidecar, secrets: dict[str, str]) -> None:
-    answer = httpx.get(f"{catalog.url}/v1.0/secrets/secretstore/catalog-admin-token", timeout=10)
+    answer = catalog.api.get("/v1.0/secrets/secretstore/catalog-admin-token", timeout=10)
     assert answer.status_code == 200
     assert answer.json() == {"catalog-admin-token": secrets["catalog-admin-token"]}
 
     # The catalog read the same secret through its sidecar at start-up: it is the key.
-    wrong = httpx.put(
-        f"{catalog.app_url}/products/{new_id()}",
+    wrong = catalog.api.put(
+        f"/v1.0/invoke/catalog/method/products/{new_id()}",
         json=product(),
         headers={"Authorization": "Bearer not-the-token"},
-        timeout=10,
     )
     assert wrong.status_code == 401
+    assert "admin token" in wrong.json()["detail"]
 
 
 def test_state_store_is_scoped_away_from_the_gateway(gateway: Sidecar) -> None:
-    answer = httpx.get(f"{gateway.url}/v1.0/state/statestore/anything", timeout=10)
+    answer = gateway.api.get("/v1.0/state/statestore/anything", timeout=10)
     assert answer.status_code in (400, 404, 500), answer.text
     assert "statestore" in answer.text

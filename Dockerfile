@@ -1,0 +1,58 @@
+# syntax=docker/dockerfile:1
+# One recipe for all seven services, picked by the SERVICE build arg. They share one shape
+# (services/<name>/main.py with a create_app() factory), one lock file and one dependency
+# set, so seven copies of this file would only drift apart. docker-compose.yml builds
+# each service this way; by hand:
+#
+#   docker build --build-arg SERVICE=catalog -t shop/catalog .
+
+# --- dependencies: only pyproject.toml and uv.lock invalidate this stage -------------
+FROM python:3.11.14-slim-trixie AS deps
+# uv from PyPI, pinned to the version that wrote uv.lock; it stays in this stage.
+RUN pip install --no-cache-dir --root-user-action=ignore uv==0.13.9
+WORKDIR /app
+# Bytecode compiled now, not by each container at start; files copied out of the cache
+# mount rather than hard-linked to it; the image's own interpreter, never a download.
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+COPY pyproject.toml uv.lock ./
+# --frozen: exactly what uv.lock says, or fail; --no-dev: no test or lint tools.
+RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev
+
+# --- the service ------------------------------------------------------------------
+FROM python:3.11.14-slim-trixie
+# A fixed numeric uid, so that Kubernetes' runAsNonRoot can verify it.
+RUN groupadd --system --gid 10001 shop \
+    && useradd --system --uid 10001 --gid shop --no-create-home --shell /usr/sbin/nologin shop
+WORKDIR /app
+ENV PATH=/app/.venv/bin:${PATH} \
+    PYTHONPATH=/app/libs:/app/services \
+    PYTHONUNBUFFERED=1
+COPY --from=deps /app/.venv .venv
+COPY libs/ libs/
+# Declared only now, so that every layer above is built once and shared by all seven
+# images.
+ARG SERVICE
+# Only the chosen service: services never import each other, and here they cannot.
+COPY services/${SERVICE}/ services/${SERVICE}/
+# The app port is the service's appPort in dapr.yaml, looked up here so that dapr.yaml
+# stays the one place app ports are set (tests hold docker-compose.yml to it).
+RUN --mount=type=bind,source=dapr.yaml,target=/tmp/dapr.yaml python - "${SERVICE}" > port <<'EOF'
+import pathlib, sys, yaml
+service = sys.argv[1]
+apps = {app["appID"]: app["appPort"] for app in yaml.safe_load(open("/tmp/dapr.yaml"))["apps"]}
+if service not in apps or not pathlib.Path(f"services/{service}/main.py").is_file():
+    sys.exit(f"no service {service!r}: pass --build-arg SERVICE=<one of {', '.join(apps)}>")
+print(apps[service])
+EOF
+
+ENV SERVICE=${SERVICE}
+USER 10001:10001
+# Documentation only: each image listens on its own service's port, one of dapr.yaml's.
+EXPOSE 8100-8106
+# /healthz answers once the app serves, which is after it has found its sidecar (within
+# dapr_startup_timeout_seconds, 60 s): the start period covers that wait. Slim has no curl.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request as r; port = os.environ.get('PORT') or open('/app/port').read().strip(); r.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=2)"]
+# The shell only expands the service and its port (PORT in the environment overrides
+# dapr.yaml's), then exec hands PID 1 to uvicorn, so that docker stop's SIGTERM reaches it.
+ENTRYPOINT ["/bin/sh", "-c", "exec uvicorn --factory \"${SERVICE}.main:create_app\" --host 0.0.0.0 --port \"${PORT:-$(cat /app/port)}\" --no-access-log"]
