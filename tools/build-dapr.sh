@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds daprd, placement, scheduler and the dapr CLI from the Go module proxy into the
+# Builds daprd, placement, scheduler, sentry and the dapr CLI from the Go module proxy into the
 # project-local runtime folder, laid out as the CLI expects (no `dapr init`):
-#   .runtime/.dapr/bin/{daprd,placement,scheduler,dapr}  .runtime/.dapr/config.yaml
+#   .runtime/.dapr/bin/{daprd,placement,scheduler,sentry,dapr}  .runtime/.dapr/config.yaml
 #   .runtime/.dapr/components/
 # A second run skips every binary already built from the same pins and sources.
 set -euo pipefail
@@ -65,6 +65,7 @@ RUNTIME_LDFLAGS="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_RUNTI
 build daprd "$ROOT/tools/dapr" ./daprd "$RUNTIME_LDFLAGS" stablecomponents
 build placement "$ROOT/tools/dapr" ./placement "$RUNTIME_LDFLAGS"
 build scheduler "$ROOT/tools/dapr" ./scheduler "$RUNTIME_LDFLAGS"
+build sentry "$ROOT/tools/dapr" ./sentry "$RUNTIME_LDFLAGS"
 build dapr "$ROOT/tools/dapr-cli" github.com/dapr/cli "-s -w -X main.version=$DAPR_CLI_VERSION"
 
 "$BIN/dapr" --version --runtime-path "$RUNTIME_DIR"

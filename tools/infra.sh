@@ -19,12 +19,12 @@ SECRETS="$DATA_DIR/secrets.json"
 mkdir -p "$PIDS" "$LOGS"
 
 PROFILES="redis kafka-postgres"
-ALL_SERVICES="redis postgres kafka placement scheduler mailsink"
+ALL_SERVICES="redis postgres kafka sentry placement scheduler mailsink"
 
 services_for() { # <profile>
   case "$1" in
-    redis) echo "redis placement scheduler mailsink" ;;
-    kafka-postgres) echo "kafka postgres placement scheduler mailsink" ;;
+    redis) echo "redis sentry placement scheduler mailsink" ;;
+    kafka-postgres) echo "kafka postgres sentry placement scheduler mailsink" ;;
     all) echo "$ALL_SERVICES" ;;
     *) die "unknown profile '$1': choose one of: $PROFILES (or 'all')" ;;
   esac
@@ -199,7 +199,32 @@ EOF
 
 stop_kafka() { stop_pid kafka 20; }
 
-# --- Dapr placement and scheduler ---------------------------------------------------
+# --- Dapr sentry, placement and scheduler -------------------------------------------
+
+# Sentry is the certificate authority of the local run: sidecars (--enable-mtls),
+# placement and scheduler (--tls-enabled) get their identities from it, and access
+# control in dapr-config.yaml identifies callers by those identities. It creates its
+# root and issuer certificates in .data/sentry on first start; ca.crt is the trust
+# anchor every other process is given.
+SENTRY_DIR="$DATA_DIR/sentry"
+TRUST_ANCHORS="$SENTRY_DIR/ca.crt"
+
+start_sentry() {
+  need_dapr_bin sentry
+  mkdir -p "$SENTRY_DIR"
+  spawn sentry "$BIN/sentry" --config "$ROOT/tools/sentry.yaml" --issuer-credentials "$SENTRY_DIR" \
+    --trust-domain public --port "$SENTRY_PORT" --listen-address 127.0.0.1 \
+    --healthz-port "$SENTRY_HEALTHZ_PORT" --healthz-listen-address 127.0.0.1 \
+    --metrics-port "$SENTRY_METRICS_PORT" --metrics-listen-address 127.0.0.1
+  wait_until sentry 30 http_ok "http://127.0.0.1:$SENTRY_HEALTHZ_PORT/healthz"
+  wait_until sentry 10 test -s "$TRUST_ANCHORS"
+}
+
+stop_sentry() { stop_pid sentry; }
+
+# Placement and scheduler talk TLS with certificates from sentry.
+CONTROL_PLANE_TLS=(--tls-enabled --trust-anchors-file "$TRUST_ANCHORS"
+  --sentry-address "127.0.0.1:$SENTRY_PORT" --trust-domain public)
 
 need_dapr_bin() {
   [[ -x "$BIN/$1" ]] || die "$BIN/$1 is missing: run 'make runtime' (tools/build-dapr.sh) first"
@@ -210,7 +235,7 @@ start_placement() {
   spawn placement "$BIN/placement" --port "$PLACEMENT_PORT" --listen-address 127.0.0.1 \
     --healthz-port "$PLACEMENT_HEALTHZ_PORT" --healthz-listen-address 127.0.0.1 \
     --metrics-port "$PLACEMENT_METRICS_PORT" --metrics-listen-address 127.0.0.1 \
-    --initial-cluster "dapr-placement-0=127.0.0.1:$PLACEMENT_RAFT_PORT"
+    --initial-cluster "dapr-placement-0=127.0.0.1:$PLACEMENT_RAFT_PORT" "${CONTROL_PLANE_TLS[@]}"
   wait_until placement 30 http_ok "http://127.0.0.1:$PLACEMENT_HEALTHZ_PORT/healthz"
 }
 
@@ -223,7 +248,7 @@ start_scheduler() {
     --etcd-data-dir "$DATA_DIR/scheduler" --etcd-client-port "$SCHEDULER_ETCD_CLIENT_PORT" \
     --etcd-client-listen-address 127.0.0.1 \
     --etcd-initial-cluster "dapr-scheduler-server-0=http://127.0.0.1:$SCHEDULER_ETCD_PEER_PORT" \
-    --identity-directory-write "$DATA_DIR/scheduler/identity"
+    --identity-directory-write "$DATA_DIR/scheduler/identity" "${CONTROL_PLANE_TLS[@]}"
   wait_until scheduler 45 http_ok "http://127.0.0.1:$SCHEDULER_HEALTHZ_PORT/healthz"
 }
 
@@ -270,6 +295,7 @@ ports_of() {
     kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
     placement) echo "$PLACEMENT_PORT $PLACEMENT_HEALTHZ_PORT $PLACEMENT_METRICS_PORT $PLACEMENT_RAFT_PORT" ;;
     scheduler) echo "$SCHEDULER_PORT $SCHEDULER_HEALTHZ_PORT $SCHEDULER_METRICS_PORT $SCHEDULER_ETCD_CLIENT_PORT $SCHEDULER_ETCD_PEER_PORT" ;;
+    sentry) echo "$SENTRY_PORT $SENTRY_HEALTHZ_PORT $SENTRY_METRICS_PORT" ;;
     mailsink) echo "$SMTP_PORT" ;;
   esac
 }

@@ -23,6 +23,9 @@ export DAPR_HOST_IP=127.0.0.1
 DAPR_API_TOKEN="$(secret_value dapr-api-token)"
 APP_API_TOKEN="$(secret_value app-api-token)"
 export DAPR_API_TOKEN APP_API_TOKEN
+# mTLS between sidecars, identities from the local sentry (tools/infra.sh).
+DAPR_TRUST_ANCHORS="$(cat "$DATA_DIR/sentry/ca.crt")"
+export DAPR_TRUST_ANCHORS DAPR_CONTROLPLANE_NAMESPACE=default DAPR_CONTROLPLANE_TRUST_DOMAIN=public
 export DAPR_SCHEDULER_HOST_ADDRESS_DNS_A="127.0.0.1:$SCHEDULER_PORT"
 
 log "starting the shop on profile '$PROFILE' (Ctrl-C stops it; 'make infra-down' stops the backing services)"

@@ -4,6 +4,7 @@ CRDs); and the manifests agree with dapr.yaml, dapr-config.yaml, components/, th
 services' settings and k8s/dev-infra."""
 
 import importlib
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -265,9 +266,15 @@ def test_the_cluster_configuration_keeps_in_step_with_dapr_config() -> None:
     standalone = load(ROOT / "dapr-config.yaml")[0]["spec"]
     [cluster] = [c["spec"] for c in of_kind(render("base"), "Configuration")]
     # Name resolution is Kubernetes' own in a cluster; tracing and metrics name
-    # addresses that differ between a laptop and a cluster. Everything else is shared.
+    # addresses that differ between a laptop and a cluster; mTLS is set by the Dapr
+    # installation. Access control is the same but for where identities live.
     assert "nameResolution" not in cluster
-    for key in sorted(set(standalone) - {"nameResolution", "tracing", "metrics"}):
+    assert "mtls" not in cluster
+    local_acl = json.dumps(standalone["accessControl"])
+    in_cluster = local_acl.replace('"public"', '"cluster.local"').replace('"default"', '"shop"')
+    assert cluster["accessControl"] == json.loads(in_cluster)
+    shared = set(standalone) - {"nameResolution", "tracing", "metrics", "mtls", "accessControl"}
+    for key in sorted(shared):
         assert cluster.get(key) == standalone[key], f"spec.{key} differs from dapr-config.yaml"
     assert float(cluster["tracing"]["samplingRate"]) > 0
     assert cluster["metrics"]["enabled"] is True

@@ -179,11 +179,13 @@ def test_each_sidecar_mounts_the_repository_components_and_configuration(name: s
     assert secret["target"] == str(PurePosixPath(sidecar["working_dir"]) / secrets_file)
 
 
-def test_the_compose_configuration_changes_only_name_resolution_and_tracing() -> None:
+def test_the_compose_configuration_changes_only_name_resolution_tracing_and_acl() -> None:
     shared = load(ROOT / "dapr-config.yaml")
     overlay = load(ROOT / "compose/dapr-config.yaml")
     assert (overlay["kind"], overlay["metadata"]) == (shared["kind"], shared["metadata"])
-    assert set(overlay["spec"]) <= {"nameResolution", "tracing"}
+    assert set(overlay["spec"]) <= {"nameResolution", "tracing", "accessControl"}
+    # No sentry in compose, so no mTLS identities: per-app rules could never match.
+    assert overlay["spec"]["accessControl"] == {"defaultAction": "allow", "trustDomain": "public"}
     # Every sidecar registers in the same SQLite file: one volume, mounted by all.
     database = PurePosixPath(overlay["spec"]["nameResolution"]["configuration"]["connectionString"])
     for name, sidecar in SIDECARS.items():

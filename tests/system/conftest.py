@@ -11,7 +11,7 @@ from tests.system.launcher import PORTS, PROFILES, ROOT, Sidecar
 
 # What each profile needs running, by port (tools/infra.sh starts them).
 NEEDS = {
-    "redis": ["REDIS_PORT", "PLACEMENT_PORT", "SCHEDULER_PORT", "SMTP_PORT"],
+    "redis": ["REDIS_PORT", "SENTRY_PORT", "PLACEMENT_PORT", "SCHEDULER_PORT", "SMTP_PORT"],
     "kafka-postgres": [
         "POSTGRES_PORT",
         "KAFKA_PORT",

@@ -19,6 +19,21 @@ LOGS = ROOT / ".data" / "logs"
 # tools/ports.env lines read `: "${NAME:=port}"`.
 PORTS = dict(re.findall(r"\$\{(\w+):=(\d+)\}", (ROOT / "tools" / "ports.env").read_text()))
 PROFILES = ("redis", "kafka-postgres")
+TRUST_ANCHORS = ROOT / ".data" / "sentry" / "ca.crt"
+
+
+def mtls_env() -> dict[str, str]:
+    """What daprd needs to get its identity from the local sentry (tools/infra.sh)."""
+    if not TRUST_ANCHORS.exists():
+        raise RuntimeError(f"{TRUST_ANCHORS} is missing: sentry is not up; `make infra-up`")
+    return {
+        "DAPR_TRUST_ANCHORS": TRUST_ANCHORS.read_text(),
+        # sentry, placement and scheduler run in the standalone namespace and domain.
+        "DAPR_CONTROLPLANE_NAMESPACE": "default",
+        "DAPR_CONTROLPLANE_TRUST_DOMAIN": "public",
+    }
+
+
 # What the components read by envRef (components/README.md); tools/lib.sh sets the same.
 COMPONENT_ENV = {
     "SHOP_REDIS_HOST": f"127.0.0.1:{PORTS['REDIS_PORT']}",
@@ -82,6 +97,7 @@ class Sidecar:
             "--config", "dapr-config.yaml",
             "--placement-host-address", f"127.0.0.1:{PORTS['PLACEMENT_PORT']}",
             "--scheduler-host-address", f"127.0.0.1:{PORTS['SCHEDULER_PORT']}",
+            "--enable-mtls", "--sentry-address", f"127.0.0.1:{PORTS['SENTRY_PORT']}",
             "--log-level", "info",
         ]  # fmt: skip
 
@@ -100,6 +116,7 @@ class Sidecar:
             # daprd cannot find a host address on a loopback-only machine without this.
             "DAPR_HOST_IP": "127.0.0.1",
             **COMPONENT_ENV,
+            **mtls_env(),
             "APP_ID": self.app_id,
             "DAPR_HTTP_PORT": str(self.http_port),
             "DAPR_GRPC_PORT": str(self.grpc_port),

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.system.launcher import COMPONENT_ENV, PORTS, ROOT
+from tests.system.launcher import COMPONENT_ENV, PORTS, ROOT, mtls_env
 
 pytestmark = pytest.mark.system
 
@@ -45,6 +45,7 @@ def test_run_file_starts_every_app_beside_its_sidecar(profile: str) -> None:
         "DAPR_HOST_IP": "127.0.0.1",
         "DAPR_SCHEDULER_HOST_ADDRESS_DNS_A": f"127.0.0.1:{PORTS['SCHEDULER_PORT']}",
         **COMPONENT_ENV,
+        **mtls_env(),
         "DAPR_API_TOKEN": "dapr-run-test-api-token",
         "APP_API_TOKEN": "dapr-run-test-app-token",
     }

@@ -41,3 +41,21 @@ def test_secret_outside_the_allowed_list_cannot_be_read(
         assert answer.status_code == 403, (name, answer.text)
         assert secrets[name] not in answer.text
     assert catalog.api.get("/v1.0/secrets/secretstore/catalog-admin-token").status_code == 200
+
+
+def test_callers_outside_an_access_list_are_refused(shop: dict[str, Sidecar]) -> None:
+    """Access control in dapr-config.yaml, by mTLS identity: each caller only where it
+    has business."""
+    refused = [
+        shop["cart"].api.get("/v1.0/invoke/orders/method/orders"),
+        shop["payments"].api.get("/v1.0/invoke/catalog/method/products/mug"),
+        shop["cart"].api.get("/v1.0/invoke/catalog/method/products/mug"),  # not its route
+        shop["identity"].api.get("/v1.0/invoke/cart/method/carts/someone"),
+    ]
+    for answer in refused:
+        assert answer.status_code == 403, answer.text
+        assert "access control policy has denied access" in answer.text.lower(), answer.text
+    allowed = shop["cart"].api.post(
+        "/v1.0/invoke/catalog/method/products:lookup", json={"ids": ["mug"]}
+    )
+    assert allowed.status_code == 200, allowed.text

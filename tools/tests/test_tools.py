@@ -22,6 +22,9 @@ OWN_PORTS = [
     "PLACEMENT_HEALTHZ_PORT",
     "PLACEMENT_METRICS_PORT",
     "PLACEMENT_RAFT_PORT",
+    "SENTRY_PORT",
+    "SENTRY_HEALTHZ_PORT",
+    "SENTRY_METRICS_PORT",
 ]
 
 
@@ -57,9 +60,10 @@ def listening() -> Iterator[int]:
         yield int(s.getsockname()[1])
 
 
-def fake_placement(env: dict[str, str], script: str) -> None:
-    """A stand-in placement binary, to drive the start-up checks of infra.sh."""
-    path = Path(env["SHOP_RUNTIME_DIR"]) / ".dapr" / "bin" / "placement"
+def fake_sentry(env: dict[str, str], script: str) -> None:
+    """A stand-in sentry binary (the first Dapr service infra.sh starts), to drive its
+    start-up checks."""
+    path = Path(env["SHOP_RUNTIME_DIR"]) / ".dapr" / "bin" / "sentry"
     path.parent.mkdir(parents=True)
     path.write_text(f"#!/bin/sh\n{script}\n")
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
@@ -87,17 +91,17 @@ def test_missing_runtime_names_the_build_command(isolated: dict[str, str]) -> No
 
 
 def test_service_that_never_gets_healthy_hits_the_deadline(isolated: dict[str, str]) -> None:
-    fake_placement(isolated, "exec sleep 60")
+    fake_sentry(isolated, "exec sleep 60")
     result = run([str(INFRA), "up", "redis"], {**isolated, "SHOP_START_TIMEOUT": "2"})
     assert result.returncode != 0
-    assert "placement did not become healthy within 2s" in result.stderr
+    assert "sentry did not become healthy within 2s" in result.stderr
 
 
 def test_service_that_exits_at_start_is_reported(isolated: dict[str, str]) -> None:
-    fake_placement(isolated, "echo 'bad flag' >&2; exit 3")
+    fake_sentry(isolated, "echo 'bad flag' >&2; exit 3")
     result = run([str(INFRA), "up", "redis"], isolated)
     assert result.returncode != 0
-    assert "placement exited during start-up" in result.stderr
+    assert "sentry exited during start-up" in result.stderr
     assert "bad flag" in result.stderr
 
 
@@ -119,7 +123,7 @@ def test_missing_java_is_named_before_fetching_kafka(isolated: dict[str, str]) -
 
 
 def test_up_twice_is_harmless_and_down_leaves_nothing_running(isolated: dict[str, str]) -> None:
-    # With no runtime built, `up redis` starts Redis, then stops at placement.
+    # With no runtime built, `up redis` starts Redis, then stops at sentry.
     run([str(INFRA), "up", "redis"], isolated)
     again = run([str(INFRA), "up", "redis"], isolated)
     assert "redis is already running" in again.stderr
