@@ -34,7 +34,7 @@ if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then ok postgresql "$(
 if [[ -f "$RUNTIME_DIR/kafka-$KAFKA_VERSION/libs/kafka_2.13-$KAFKA_VERSION.jar" ]]; then ok kafka "$KAFKA_VERSION ($RUNTIME_DIR/kafka-$KAFKA_VERSION)"; else bad kafka "make infra-up PROFILE=kafka-postgres (fetches $KAFKA_VERSION from Maven Central)"; fi
 
 echo "dapr runtime (pinned: runtime $DAPR_RUNTIME_VERSION, CLI $DAPR_CLI_VERSION)"
-for b in daprd placement scheduler dapr; do
+for b in daprd placement scheduler sentry dapr; do
   if [[ -x "$BIN/$b" ]]; then
     if [[ $b == dapr ]]; then ok "$b" "$("$BIN/dapr" --version --runtime-path "$RUNTIME_DIR" 2>&1 | tr '\n' ' ')"
     elif [[ $b == daprd ]]; then ok "$b" "$("$BIN/daprd" --version)"
