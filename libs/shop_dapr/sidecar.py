@@ -2,6 +2,8 @@
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 from dapr.aio.clients import DaprClient
@@ -62,3 +64,17 @@ def connect_grpc_client(settings: SidecarSettings) -> DaprClient:
     """The SDK client; its constructor blocks until the sidecar answers, so call this only
     after `wait_for_sidecar` has returned (then it returns at once)."""
     return DaprClient(address=settings.grpc_address)
+
+
+@asynccontextmanager
+async def dapr_client(
+    settings: SidecarSettings, sidecar: httpx.AsyncClient
+) -> AsyncIterator[DaprClient]:
+    """The SDK client for the lifespan of an app: once the sidecar is ready, and closed
+    on the way out."""
+    await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
+    client = connect_grpc_client(settings)
+    try:
+        yield client
+    finally:
+        await client.close()  # type: ignore[no-untyped-call]

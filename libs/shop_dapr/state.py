@@ -1,5 +1,6 @@
-"""State store adapter: get / save / delete / transact, with ETags for every
-read-modify-write, and an in-memory fake with the same ETag rules."""
+"""State store adapter: get, save (with TTL), create-only, delete, and a save published
+with its event through the outbox; ETags for every read-modify-write (`update`); and an
+in-memory fake with the same ETag rules."""
 
 import asyncio
 import itertools
@@ -11,7 +12,7 @@ from typing import Protocol, TypeVar
 import grpc
 from dapr.aio.clients import DaprClient
 from dapr.clients.exceptions import DaprInternalError
-from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
+from dapr.clients.grpc._request import TransactionalStateOperation
 from dapr.clients.grpc._state import Concurrency, StateOptions
 from pydantic import BaseModel
 
@@ -20,19 +21,6 @@ from pydantic import BaseModel
 class StateEntry:
     value: bytes
     etag: str
-
-
-@dataclass(frozen=True)
-class Save:
-    key: str
-    value: bytes
-    etag: str | None = None
-
-
-@dataclass(frozen=True)
-class Delete:
-    key: str
-    etag: str | None = None
 
 
 class ETagMismatch(Exception):
@@ -62,9 +50,6 @@ class StateStore(Protocol):
         (the component's outboxPublishPubsub / outboxPublishTopic)."""
 
     async def delete(self, key: str, etag: str | None = None) -> None: ...
-
-    async def transact(self, operations: Sequence[Save | Delete]) -> None:
-        """Apply every operation or none (on stores that roll back: see DESIGN.md)."""
 
 
 # Dapr answers an ETag conflict with ABORTED, and an ETag it cannot parse (for example one
@@ -172,27 +157,10 @@ class DaprStateStore:
                 raise ETagMismatch(key) from exc
             raise
 
-    async def transact(self, operations: Sequence[Save | Delete]) -> None:
-        dapr_ops = [
-            TransactionalStateOperation(key=op.key, data=op.value, etag=op.etag)
-            if isinstance(op, Save)
-            else TransactionalStateOperation(
-                key=op.key, etag=op.etag, operation_type=TransactionOperationType.delete
-            )
-            for op in operations
-        ]
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._client.execute_state_transaction(self._store, dapr_ops)
-        except (grpc.RpcError, DaprInternalError) as exc:
-            if _is_etag_error(exc):
-                raise ETagMismatch(", ".join(op.key for op in operations)) from exc
-            raise
-
 
 class InMemoryStateStore:
-    """The fake for unit tests: same ETag rules as Dapr, transactions all-or-nothing,
-    TTLs recorded (not enforced), outbox events collected in `outbox`."""
+    """The fake for unit tests: same ETag rules as Dapr, TTLs recorded (not enforced),
+    outbox events collected in `outbox`."""
 
     def __init__(self) -> None:
         self.entries: dict[str, StateEntry] = {}
@@ -233,15 +201,6 @@ class InMemoryStateStore:
     async def delete(self, key: str, etag: str | None = None) -> None:
         self._check(key, etag)
         self.entries.pop(key, None)
-
-    async def transact(self, operations: Sequence[Save | Delete]) -> None:
-        for op in operations:
-            self._check(op.key, op.etag)
-        for op in operations:
-            if isinstance(op, Save):
-                await self.save(op.key, op.value)
-            else:
-                await self.delete(op.key)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -9,9 +9,8 @@ from fastapi import FastAPI
 from shop_dapr import (
     DaprStateStore,
     StateStore,
-    connect_grpc_client,
+    dapr_client,
     sidecar_http_client,
-    wait_for_sidecar,
 )
 from shop_dapr.apptoken import require_app_token
 from shop_dapr.errors import answer_outages_with_503
@@ -46,16 +45,12 @@ def create_app(
                 _wire(app, settings, adapters, sidecar)
                 yield
                 return
-            await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
-            client = connect_grpc_client(settings)
-            try:
+            async with dapr_client(settings, sidecar) as client:
                 state = DaprStateStore(
                     client, settings.statestore, settings.dapr_call_timeout_seconds
                 )
                 _wire(app, settings, Adapters(state=state), sidecar)
                 yield
-            finally:
-                await client.close()  # type: ignore[no-untyped-call]
 
     app = FastAPI(title="cart", version="0.1.0", lifespan=lifespan)
     app.include_router(api.router)

@@ -13,9 +13,8 @@ from shop_dapr import (
     Publisher,
     SecretStore,
     StateStore,
-    connect_grpc_client,
+    dapr_client,
     sidecar_http_client,
-    wait_for_sidecar,
 )
 from shop_dapr.apptoken import require_app_token
 from shop_dapr.errors import answer_outages_with_503
@@ -50,9 +49,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                 await _wire(app, settings, adapters)
                 yield
                 return
-            await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
-            client = connect_grpc_client(settings)
-            try:
+            async with dapr_client(settings, sidecar) as client:
                 timeout = settings.dapr_call_timeout_seconds
                 await _wire(
                     app,
@@ -64,8 +61,6 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                     ),
                 )
                 yield
-            finally:
-                await client.close()  # type: ignore[no-untyped-call]
 
     app = FastAPI(title="catalog", version="0.1.0", lifespan=lifespan)
     app.include_router(api.router)

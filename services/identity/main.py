@@ -13,9 +13,8 @@ from shop_dapr import (
     DaprStateStore,
     SecretStore,
     StateStore,
-    connect_grpc_client,
+    dapr_client,
     sidecar_http_client,
-    wait_for_sidecar,
 )
 from shop_dapr.apptoken import require_app_token
 from shop_dapr.errors import answer_outages_with_503
@@ -48,9 +47,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                 await _wire(app, settings, adapters)
                 yield
                 return
-            await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
-            client = connect_grpc_client(settings)
-            try:
+            async with dapr_client(settings, sidecar) as client:
                 timeout = settings.dapr_call_timeout_seconds
                 await _wire(
                     app,
@@ -61,8 +58,6 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                     ),
                 )
                 yield
-            finally:
-                await client.close()  # type: ignore[no-untyped-call]
 
     app = FastAPI(
         title="identity",

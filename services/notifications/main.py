@@ -10,9 +10,8 @@ from shop_auth import JwtVerifier, fetch_jwks
 from shop_dapr import (
     DaprStateStore,
     StateStore,
-    connect_grpc_client,
+    dapr_client,
     sidecar_http_client,
-    wait_for_sidecar,
 )
 from shop_dapr.apptoken import require_app_token
 from shop_dapr.bindings import DaprMailSender, MailSender
@@ -47,16 +46,12 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                 _wire(app, settings, adapters, sidecar)
                 yield
                 return
-            await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
-            client = connect_grpc_client(settings)
-            try:
+            async with dapr_client(settings, sidecar) as client:
                 timeout = settings.dapr_call_timeout_seconds
                 state = DaprStateStore(client, settings.statestore, timeout)
                 mail = DaprMailSender(client, settings.mail_binding, settings.mail_from, timeout)
                 _wire(app, settings, Adapters(state=state, mail=mail), sidecar)
                 yield
-            finally:
-                await client.close()  # type: ignore[no-untyped-call]
 
     app = FastAPI(title="notifications", version="0.1.0", lifespan=lifespan)
     app.include_router(api.router)

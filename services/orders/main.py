@@ -11,9 +11,8 @@ from shop_dapr import (
     DaprStateStore,
     Publisher,
     StateStore,
-    connect_grpc_client,
+    dapr_client,
     sidecar_http_client,
-    wait_for_sidecar,
 )
 from shop_dapr.apptoken import require_app_token
 from shop_dapr.errors import answer_outages_with_503
@@ -47,16 +46,12 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                 _wire(app, settings, sidecar, adapters.state, adapters.publisher)
                 yield
                 return
-            await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
-            client = connect_grpc_client(settings)
-            try:
+            async with dapr_client(settings, sidecar) as client:
                 timeout = settings.dapr_call_timeout_seconds
                 state = DaprStateStore(client, settings.statestore, timeout)
                 publisher = DaprPublisher(client, settings.pubsub, timeout)
                 _wire(app, settings, sidecar, state, publisher)
                 yield
-            finally:
-                await client.close()  # type: ignore[no-untyped-call]
 
     app = FastAPI(title="orders", version="0.1.0", lifespan=lifespan)
     app.include_router(api.router)
