@@ -4,7 +4,7 @@ PROFILE ?= redis
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 
-.PHONY: run test test-unit test-system lint runtime deps infra-up infra-down infra-status doctor clean
+.PHONY: run test test-unit test-system lint runtime deps infra-up infra-down infra-status doctor health clean
 
 run: runtime deps            ## the shop on PROFILE (default redis), in the foreground
 	PROFILE=$(PROFILE) tools/run.sh
@@ -49,6 +49,9 @@ infra-status:
 
 doctor:                       ## what is installed and running, what is missing, and the fix
 	tools/doctor.sh
+
+health: deps                  ## every service of the running shop and its sidecar, at a glance
+	.venv/bin/python tools/health.py
 
 clean: infra-down             ## remove built runtime, data and environments
 	rm -rf .runtime .data .venv .venv-tools .dapr

@@ -6,6 +6,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import httpx
@@ -62,6 +63,14 @@ def test_run_file_starts_every_app_beside_its_sidecar(profile: str) -> None:
                 assert run.poll() is None, "dapr run exited: see .data/logs/test-dapr-run.log"
                 assert time.monotonic() < deadline, f"{app['appID']} not ready within 180s"
                 time.sleep(0.5)
+        # `make health` sees every app and sidecar of the run.
+        health = subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "health.py")],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert health.returncode == 0, health.stdout + health.stderr
+        rows = [line.split() for line in health.stdout.splitlines()[1:]]
+        assert rows == [[app["appID"], "ok", "ok"] for app in apps], health.stdout
         # The gateway reaches the catalog started by the same run file, by app id.
         answer = httpx.get(f"{GATEWAY}/api/v1/products/no-such-product", timeout=10)
         assert answer.status_code == 404
