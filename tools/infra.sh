@@ -79,7 +79,6 @@ ensure_secrets() {
   python3 "$ROOT/tools/make_secrets.py" "$SECRETS" "$POSTGRES_PORT" || die "could not write $SECRETS"
 }
 
-secret() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$SECRETS" "$1"; }
 
 # --- Redis --------------------------------------------------------------------------
 

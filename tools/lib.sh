@@ -22,6 +22,9 @@ require_cmd() { # <command> <how to fix>
   command -v "$1" >/dev/null 2>&1 || die "'$1' not found: $2"
 }
 
+# A value from the local secret store (.data/secrets.json, written by infra.sh).
+secret() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DATA_DIR/secrets.json" "$1"; }
+
 load_versions() {
   set -a
   # shellcheck source=tools/versions.env

@@ -12,7 +12,6 @@ PROFILE="${PROFILE:-redis}"
   die "unknown profile '$PROFILE': choose one of: $(ls "$ROOT/components" | grep -v common | tr '\n' ' ')"
 
 "$ROOT/tools/infra.sh" up "$PROFILE"
-secret_value() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DATA_DIR/secrets.json" "$1"; }
 ln -sfn "../components/$PROFILE" "$DATA_DIR/profile"
 
 # daprd inherits the CLI's environment (a run file's env reaches only the apps):
@@ -20,8 +19,8 @@ ln -sfn "../components/$PROFILE" "$DATA_DIR/profile"
 export DAPR_HOST_IP=127.0.0.1
 # Both ways between each app and its sidecar (libs/shop_dapr/apptoken.py). CLI 1.12 cannot
 # give each sidecar its own, so the whole local shop shares one pair.
-DAPR_API_TOKEN="$(secret_value dapr-api-token)"
-APP_API_TOKEN="$(secret_value app-api-token)"
+DAPR_API_TOKEN="$(secret dapr-api-token)"
+APP_API_TOKEN="$(secret app-api-token)"
 export DAPR_API_TOKEN APP_API_TOKEN
 # mTLS between sidecars, identities from the local sentry (tools/infra.sh).
 DAPR_TRUST_ANCHORS="$(cat "$DATA_DIR/sentry/ca.crt")"

@@ -11,7 +11,6 @@ from shop_dapr.secrets import DaprSecretStore, InMemorySecretStore, SecretNotFou
 from shop_dapr.sidecar import (
     SidecarSettings,
     SidecarUnavailable,
-    connect_grpc_client,
     dapr_client,
     wait_for_sidecar,
 )
@@ -43,7 +42,6 @@ __all__ = [
     "StateStore",
     "TooMuchContention",
     "TopicReply",
-    "connect_grpc_client",
     "dapr_client",
     "parse_event",
     "sidecar_http_client",

@@ -3,12 +3,12 @@
 deliveries); anything else reaching those routes bypassed the sidecar and is refused."""
 
 import hmac
-import json
 from collections.abc import Sequence
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shop_dapr.asgi import send_json_error
 from shop_dapr.sidecar import SidecarSettings
 
 HEADER = b"dapr-api-token"
@@ -34,20 +34,7 @@ class RequireAppToken:
             and not path.startswith(self.open)
         )
         if guarded and not hmac.compare_digest(dict(scope["headers"]).get(HEADER, b""), self.token):
-            body = json.dumps(
-                {"detail": "this route is served through the Dapr sidecar only"}
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_json_error(send, 401, "this route is served through the Dapr sidecar only")
             return
         await self.app(scope, receive, send)
 

@@ -60,7 +60,7 @@ async def wait_for_sidecar(http: httpx.AsyncClient, timeout_seconds: float) -> N
     )
 
 
-def connect_grpc_client(settings: SidecarSettings) -> DaprClient:
+def _connect_grpc_client(settings: SidecarSettings) -> DaprClient:
     """The SDK client; its constructor blocks until the sidecar answers, so call this only
     after `wait_for_sidecar` has returned (then it returns at once)."""
     return DaprClient(address=settings.grpc_address)
@@ -73,7 +73,7 @@ async def dapr_client(
     """The SDK client for the lifespan of an app: once the sidecar is ready, and closed
     on the way out."""
     await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
-    client = connect_grpc_client(settings)
+    client = _connect_grpc_client(settings)
     try:
         yield client
     finally:

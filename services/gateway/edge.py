@@ -2,30 +2,12 @@
 Plain ASGI middleware, so an oversize body is refused before the app reads it."""
 
 import hashlib
-import json
 import math
 
+from shop_dapr.asgi import send_json_error
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.domain import RateLimiter
-
-
-async def _reply(
-    send: Send, status: int, detail: str, headers: tuple[tuple[bytes, bytes], ...] = ()
-) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
@@ -40,7 +22,7 @@ class BodyLimit:
         too_big = f"request body over {self.max_bytes} bytes"
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await _reply(send, 413, too_big)
+            await send_json_error(send, 413, too_big)
             return
         if length is not None:
             await self.app(scope, receive, send)
@@ -57,7 +39,7 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             seen += len(chunks[-1])
             if seen > self.max_bytes:
-                await _reply(send, 413, too_big)
+                await send_json_error(send, 413, too_big)
                 return
             if not message.get("more_body", False):
                 break
@@ -82,7 +64,7 @@ class RateLimit:
         wait = self.limiter.take(_client(scope))
         if wait > 0:
             retry_after = str(max(1, math.ceil(wait))).encode()
-            await _reply(
+            await send_json_error(
                 send, 429, "too many requests: slow down", ((b"retry-after", retry_after),)
             )
             return

@@ -1,6 +1,7 @@
 """Topic handlers, bound by components/common/subscriptions.yaml."""
 
 import logging
+from collections.abc import Awaitable
 
 from fastapi import APIRouter, Request
 from shop_contracts.payments import PaymentFailed, PaymentSucceeded
@@ -20,13 +21,10 @@ async def on_payment_succeeded(request: Request, body: EventBody) -> dict[str, s
     event = parse_event(body, PaymentSucceeded)
     if event is None:
         return TopicReply.DROP.body()
-    try:
-        await get_service(request).payment_succeeded(event.data.order_id, event.data.payment_id)
-    except (OrderNotFound, InvalidTransition) as exc:
-        # Cannot get better by retrying; a paid-after-cancel needs a refund (see README).
-        log.error("payment for order %s not applied: %s", event.data.order_id, exc)
-        return TopicReply.DROP.body()
-    return TopicReply.SUCCESS.body()
+    service = get_service(request)
+    return await _apply(
+        event.data.order_id, service.payment_succeeded(event.data.order_id, event.data.payment_id)
+    )
 
 
 @router.post("/payments/payment-failed")
@@ -34,9 +32,17 @@ async def on_payment_failed(request: Request, body: EventBody) -> dict[str, str]
     event = parse_event(body, PaymentFailed)
     if event is None:
         return TopicReply.DROP.body()
+    service = get_service(request)
+    return await _apply(
+        event.data.order_id, service.payment_failed(event.data.order_id, event.data.reason)
+    )
+
+
+async def _apply(order_id: str, outcome: Awaitable[None]) -> dict[str, str]:
     try:
-        await get_service(request).payment_failed(event.data.order_id, event.data.reason)
+        await outcome
     except (OrderNotFound, InvalidTransition) as exc:
-        log.error("payment failure for order %s not applied: %s", event.data.order_id, exc)
+        # Cannot get better by retrying; a paid-after-cancel needs a refund (see README).
+        log.error("payment outcome for order %s not applied: %s", order_id, exc)
         return TopicReply.DROP.body()
     return TopicReply.SUCCESS.body()
