@@ -19,12 +19,13 @@ SECRETS="$DATA_DIR/secrets.json"
 mkdir -p "$PIDS" "$LOGS"
 
 PROFILES="redis kafka-postgres"
-ALL_SERVICES="redis postgres kafka sentry placement scheduler mailsink"
+OBSERVABILITY="zipkin prometheus"
+ALL_SERVICES="redis postgres kafka sentry placement scheduler mailsink zipkin prometheus"
 
 services_for() { # <profile>
   case "$1" in
-    redis) echo "redis sentry placement scheduler mailsink" ;;
-    kafka-postgres) echo "kafka postgres sentry placement scheduler mailsink" ;;
+    redis) echo "redis sentry placement scheduler mailsink $OBSERVABILITY" ;;
+    kafka-postgres) echo "kafka postgres sentry placement scheduler mailsink $OBSERVABILITY" ;;
     all) echo "$ALL_SERVICES" ;;
     *) die "unknown profile '$1': choose one of: $PROFILES (or 'all')" ;;
   esac
@@ -265,6 +266,45 @@ start_mailsink() {
 
 stop_mailsink() { stop_pid mailsink; }
 
+# --- Zipkin (traces of the apps and their sidecars; UI at http://127.0.0.1:$ZIPKIN_PORT) --
+
+ZIPKIN_JAR="$RUNTIME_DIR/zipkin/zipkin-server-$ZIPKIN_VERSION-exec.jar"
+
+start_zipkin() {
+  [[ -x "$(command -v "$JAVA")" ]] ||
+    die "$JAVA not found: install Java 17 (apt install openjdk-17-jre-headless), or point JAVA_HOME at one"
+  if [[ ! -f "$ZIPKIN_JAR" ]]; then
+    require_cmd mvn "install Maven (apt install maven) and re-run"
+    log "fetching Zipkin $ZIPKIN_VERSION from Maven Central"
+    mvn -q -B -Dstyle.color=never dependency:copy \
+      -Dartifact="io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec" \
+      -DoutputDirectory="$(dirname "$ZIPKIN_JAR")" ||
+      die "Maven could not fetch Zipkin $ZIPKIN_VERSION (output above)"
+  fi
+  # In-memory storage: traces of the local run, gone when it stops.
+  spawn zipkin env STORAGE_TYPE=mem MEM_MAX_SPANS=200000 QUERY_PORT="$ZIPKIN_PORT" \
+    "$JAVA" -Xms128m -Xmx512m -XX:+UseG1GC -jar "$ZIPKIN_JAR" --server.address=127.0.0.1
+  wait_until zipkin 60 http_ok "http://127.0.0.1:$ZIPKIN_PORT/health"
+}
+
+stop_zipkin() { stop_pid zipkin; }
+
+# --- Prometheus (scrapes every app and sidecar of `make run`; observability/prometheus) --
+
+start_prometheus() {
+  if ! command -v prometheus >/dev/null; then
+    log "installing prometheus (apt)"
+    apt_install prometheus
+  fi
+  mkdir -p "$DATA_DIR/prometheus"
+  spawn prometheus prometheus --config.file="$ROOT/observability/prometheus/local.yml" \
+    --storage.tsdb.path="$DATA_DIR/prometheus" --storage.tsdb.retention.time=2d \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle
+  wait_until prometheus 30 http_ok "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
+}
+
+stop_prometheus() { stop_pid prometheus; }
+
 # --- shared -------------------------------------------------------------------------
 
 apt_install() {
@@ -296,6 +336,8 @@ ports_of() {
     scheduler) echo "$SCHEDULER_PORT $SCHEDULER_HEALTHZ_PORT $SCHEDULER_METRICS_PORT $SCHEDULER_ETCD_CLIENT_PORT $SCHEDULER_ETCD_PEER_PORT" ;;
     sentry) echo "$SENTRY_PORT $SENTRY_HEALTHZ_PORT $SENTRY_METRICS_PORT" ;;
     mailsink) echo "$SMTP_PORT" ;;
+    zipkin) echo "$ZIPKIN_PORT" ;;
+    prometheus) echo "$PROMETHEUS_PORT" ;;
   esac
 }
 

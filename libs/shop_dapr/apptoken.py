@@ -12,9 +12,9 @@ from shop_dapr.asgi import send_json_error
 from shop_dapr.sidecar import SidecarSettings
 
 HEADER = b"dapr-api-token"
-# Probes come from the platform (kubelet, compose, daprd's own health check), not
-# necessarily through the sidecar.
-ALWAYS_OPEN = ("/healthz", "/readyz")
+# Probes come from the platform (kubelet, compose, daprd's own health check) and scrapes
+# from Prometheus, not through the sidecar. Metrics carry counts, never payloads.
+ALWAYS_OPEN = ("/healthz", "/readyz", "/metrics")
 
 
 class RequireAppToken:

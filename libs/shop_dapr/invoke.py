@@ -3,6 +3,7 @@
 import httpx
 
 from shop_dapr.sidecar import SidecarSettings
+from shop_dapr.telemetry import trace_client
 
 
 def sidecar_http_client(
@@ -11,13 +12,15 @@ def sidecar_http_client(
     """One pooled client per process, pointed at the sidecar.
 
     Invoke another app with `client.get("/path", headers={"dapr-app-id": "catalog"})`:
-    the sidecar resolves the app id, and the path reaches the app unchanged.
+    the sidecar resolves the app id, and the path reaches the app unchanged. Every call
+    carries the current trace (`traceparent`), which the sidecar continues.
     """
     token = settings.dapr_api_token
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         base_url=settings.http_url,
         headers={"dapr-api-token": token.get_secret_value()} if token else None,
         timeout=httpx.Timeout(settings.dapr_call_timeout_seconds),
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         transport=transport,
     )
+    return trace_client(client)

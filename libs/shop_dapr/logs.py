@@ -1,9 +1,23 @@
 """One JSON object a line on stderr, for every service: easy to grep, ship and join.
-Fields: time, level, service, logger, message, and exc when there is a traceback."""
+
+Fields: time, level, service, logger, message; trace_id and span_id inside a traced
+request (the same ids Zipkin shows, so a log line leads to its trace and back); the
+fields bound with `bind_log_context` (order_id); and exc when there is a traceback."""
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from shop_dapr.telemetry import current_trace_ids
+
+_context: ContextVar[dict[str, str]] = ContextVar("log_context", default={})  # noqa: B039
+
+
+def bind_log_context(**fields: str) -> None:
+    """Add `fields` to every later log line of the current request (its task ends with
+    it, and the binding with it)."""
+    _context.set({**_context.get(), **fields})
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,6 +33,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        ids = current_trace_ids()
+        if ids:
+            line["trace_id"], line["span_id"] = ids
+        line.update(_context.get())
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)

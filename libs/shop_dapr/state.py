@@ -16,6 +16,8 @@ from dapr.clients.grpc._request import TransactionalStateOperation
 from dapr.clients.grpc._state import Concurrency, StateOptions
 from pydantic import BaseModel
 
+from shop_dapr.telemetry import current_traceparent
+
 
 @dataclass(frozen=True)
 class StateEntry:
@@ -129,11 +131,11 @@ class DaprStateStore:
     ) -> None:
         # The sidecar publishes every upsert of an outbox transaction; the projection
         # (same key) replaces the stored value as the event's data, and the save's
-        # metadata becomes CloudEvent attributes.
+        # metadata becomes CloudEvent attributes. daprd 1.18 leaves the outbox event's
+        # `traceparent` empty, so its consumers would start new traces: set it here.
+        attributes = {"type": event_type, **current_traceparent()}
         operations = [
-            TransactionalStateOperation(
-                key=key, data=value, etag=etag, metadata={"type": event_type}
-            ),
+            TransactionalStateOperation(key=key, data=value, etag=etag, metadata=attributes),
             TransactionalStateOperation(
                 key=key,
                 data=event.model_dump_json(),

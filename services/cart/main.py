@@ -12,10 +12,8 @@ from shop_dapr import (
     dapr_client,
     sidecar_http_client,
 )
-from shop_dapr.apptoken import require_app_token
-from shop_dapr.errors import answer_outages_with_503
-from shop_dapr.health import health_router
-from shop_dapr.logs import configure_logging
+from shop_dapr.health import state_store
+from shop_dapr.platform import serve_platform
 
 from cart import api, events
 from cart.service import CartService, CatalogPrices
@@ -35,7 +33,6 @@ def create_app(
     """The cart app. Unit tests pass in-memory `adapters` and a `sidecar_transport` that
     plays the sidecar; otherwise the lifespan connects to the real sidecar."""
     settings = settings or Settings()
-    configure_logging("cart")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,9 +52,8 @@ def create_app(
     app = FastAPI(title="cart", version="0.1.0", lifespan=lifespan)
     app.include_router(api.router)
     app.include_router(events.router)
-    app.include_router(health_router(check_sidecar=adapters is None))
-    answer_outages_with_503(app)
-    require_app_token(app, settings)
+    requires = [state_store(settings.statestore)] if adapters is None else None
+    serve_platform(app, "cart", settings, requires=requires)
     return app
 
 

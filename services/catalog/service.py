@@ -16,6 +16,8 @@ from shop_contracts.catalog import (
     ReservationItem,
 )
 from shop_dapr import Publisher, StateStore, update
+from shop_dapr.metrics import STOCK_RESERVATIONS
+from shop_dapr.usecase import use_case
 
 from catalog import domain
 from catalog.domain import IndexEntry, Product, ProductFields, ProductQuery, ProductView
@@ -122,6 +124,15 @@ class CatalogService:
     async def reserve(self, order_id: str, items: Sequence[ReservationItem]) -> None:
         """Hold every item for the order, or none (raises InsufficientStock after
         releasing what it held). Idempotent per order id."""
+        with use_case("catalog.reserve", order_id):
+            try:
+                await self._reserve(order_id, items)
+            except domain.InsufficientStock:
+                STOCK_RESERVATIONS.labels("refused").inc()
+                raise
+        STOCK_RESERVATIONS.labels("reserved").inc()
+
+    async def _reserve(self, order_id: str, items: Sequence[ReservationItem]) -> None:
         wanted = Reservation(items=sorted(items, key=lambda i: i.product_id))
         held = await update(
             self._state, domain.reservation_key(order_id), Reservation, lambda r: r or wanted

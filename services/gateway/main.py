@@ -6,9 +6,8 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from shop_dapr import sidecar_http_client, wait_for_sidecar
-from shop_dapr.apptoken import require_app_token
-from shop_dapr.health import health_router
-from shop_dapr.logs import configure_logging
+from shop_dapr.health import Requirement
+from shop_dapr.platform import serve_platform
 
 from gateway import api, events
 from gateway.auth import Authenticator
@@ -23,7 +22,6 @@ def create_app(
 ) -> FastAPI:
     """The gateway app. Unit tests pass a `sidecar_transport` that plays the sidecar."""
     settings = settings or Settings()
-    configure_logging("gateway")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,11 +45,13 @@ def create_app(
     )
     app.include_router(api.router)
     app.include_router(events.router)
-    app.include_router(health_router(check_sidecar=sidecar_transport is None))
     app.add_exception_handler(UpstreamUnavailable, api.upstream_unavailable)
-    # Clients call the public API directly; only the sidecar delivers events.
-    require_app_token(app, settings, protected=("/events",))
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.add_middleware(RateLimit, limiter=limiter)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Installed after the limits, so it wraps them: refused requests are measured too.
+    # Clients call the public API directly; only the sidecar delivers events. The
+    # gateway owns no component: ready when its sidecar is.
+    requires: list[Requirement] | None = [] if sidecar_transport is None else None
+    serve_platform(app, "gateway", settings, requires=requires, protected=("/events",))
     return app

@@ -16,10 +16,8 @@ from shop_dapr import (
     dapr_client,
     sidecar_http_client,
 )
-from shop_dapr.apptoken import require_app_token
-from shop_dapr.errors import answer_outages_with_503
-from shop_dapr.health import health_router
-from shop_dapr.logs import configure_logging
+from shop_dapr.health import state_store
+from shop_dapr.platform import serve_platform
 
 from identity.api import router, validation_error
 from identity.domain import InvalidSigningKey, SigningKey
@@ -37,7 +35,6 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     """The identity app. Unit tests pass in-memory `adapters`; otherwise the lifespan
     connects to the sidecar."""
     settings = settings or Settings()
-    configure_logging("identity")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,9 +63,8 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
         exception_handlers={RequestValidationError: validation_error},
     )
     app.include_router(router)
-    app.include_router(health_router(check_sidecar=adapters is None))
-    answer_outages_with_503(app)
-    require_app_token(app, settings)
+    requires = [state_store(settings.statestore)] if adapters is None else None
+    serve_platform(app, "identity", settings, requires=requires)
     return app
 
 

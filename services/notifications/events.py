@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from shop_contracts.orders import OrderCreated, OrderStatusChanged
 from shop_dapr import TopicReply, parse_event
 from shop_dapr.bindings import MailNotSent
+from shop_dapr.subscriber import EventBody
 
 from notifications.api import get_service
 from notifications.service import Undeliverable
@@ -14,19 +15,9 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", include_in_schema=False)
 
 
-async def _json_body(request: Request) -> object:
-    """The body as JSON, or None when it is not JSON. Read here rather than declared as a
-    FastAPI body, whose 422 (even for unparsable JSON) the sidecar would redeliver forever:
-    parse_event validates instead, and a malformed event is dropped."""
-    try:
-        return await request.json()
-    except ValueError:
-        return None
-
-
 @router.post("/orders/order-created")
-async def on_order_created(request: Request) -> dict[str, str]:
-    event = parse_event(await _json_body(request), OrderCreated)
+async def on_order_created(request: Request, body: EventBody) -> dict[str, str]:
+    event = parse_event(body, OrderCreated)
     if event is None:
         return TopicReply.DROP.body()
     # Only pushes to connected clients, which cannot fail: nothing to redeliver.
@@ -35,8 +26,8 @@ async def on_order_created(request: Request) -> dict[str, str]:
 
 
 @router.post("/orders/order-status-changed")
-async def on_order_status_changed(request: Request) -> dict[str, str]:
-    event = parse_event(await _json_body(request), OrderStatusChanged)
+async def on_order_status_changed(request: Request, body: EventBody) -> dict[str, str]:
+    event = parse_event(body, OrderStatusChanged)
     if event is None:
         return TopicReply.DROP.body()
     try:

@@ -13,11 +13,9 @@ from shop_dapr import (
     dapr_client,
     sidecar_http_client,
 )
-from shop_dapr.apptoken import require_app_token
 from shop_dapr.bindings import DaprMailSender, MailSender
-from shop_dapr.errors import answer_outages_with_503
-from shop_dapr.health import health_router
-from shop_dapr.logs import configure_logging
+from shop_dapr.health import state_store
+from shop_dapr.platform import serve_platform
 
 from notifications import api, events
 from notifications.service import Authenticator, NotificationService, StatusHub, TokenVerifier
@@ -36,7 +34,6 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     """The notifications app. Unit tests pass in-memory `adapters` and a fake verifier;
     otherwise the lifespan connects to the sidecar."""
     settings = settings or Settings()
-    configure_logging("notifications")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,10 +53,9 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     app = FastAPI(title="notifications", version="0.1.0", lifespan=lifespan)
     app.include_router(api.router)
     app.include_router(events.router)
-    app.include_router(health_router(check_sidecar=adapters is None))
-    answer_outages_with_503(app)
+    requires = [state_store(settings.statestore)] if adapters is None else None
     # Browsers open the WebSocket directly (Dapr cannot carry one).
-    require_app_token(app, settings, also_open=("/ws",))
+    serve_platform(app, "notifications", settings, requires=requires, also_open=("/ws",))
     return app
 
 

@@ -10,6 +10,8 @@ from typing import Protocol
 from shop_contracts.orders import OrderCreated, OrderStatus, OrderStatusChanged
 from shop_dapr import StateStore
 from shop_dapr.bindings import MailSender
+from shop_dapr.metrics import NOTIFICATIONS_SENT
+from shop_dapr.usecase import use_case
 
 from notifications.domain import StatusUpdate, is_mailable, receipt_key, render_receipt
 
@@ -53,6 +55,7 @@ class StatusHub:
         message = update.model_dump_json()
         for queue in self._queues.get(user_id, ()):
             queue.put_nowait(message)
+            NOTIFICATIONS_SENT.labels("websocket").inc()
 
 
 class NotificationService:
@@ -62,17 +65,19 @@ class NotificationService:
         self._hub = hub
 
     def order_created(self, order: OrderCreated) -> None:
-        self._push(order, OrderStatus.PENDING)
+        with use_case("notifications.order_created", order.order_id):
+            self._push(order, OrderStatus.PENDING)
 
     async def order_status_changed(self, event_id: str, change: OrderStatusChanged) -> None:
         """Push the new status and, once the order is paid, send its receipt once.
 
         Raises MailNotSent or a state store error (worth a redelivery), or Undeliverable.
         """
-        # Pushed first: the status is true whether or not the mail goes out.
-        self._push(change, change.status)
-        if change.status is OrderStatus.PAID:
-            await self._send_receipt(event_id, change)
+        with use_case("notifications.order_status_changed", change.order_id):
+            # Pushed first: the status is true whether or not the mail goes out.
+            self._push(change, change.status)
+            if change.status is OrderStatus.PAID:
+                await self._send_receipt(event_id, change)
 
     def _push(self, order: OrderCreated | OrderStatusChanged, status: OrderStatus) -> None:
         update = StatusUpdate(
@@ -92,6 +97,8 @@ class NotificationService:
             raise Undeliverable(f"order {order.order_id} has no mailable address")
         receipt = render_receipt(order)
         await self._mail.send(order.email, receipt.subject, receipt.body)
+        NOTIFICATIONS_SENT.labels("email").inc()
+        log.info("receipt sent")
         # The marker follows the send, so a crash (or a failed write) between the two
         # sends the receipt again on redelivery, as does a redelivery racing this one:
         # the receipt is at least once, not exactly once. SMTP offers no idempotency key

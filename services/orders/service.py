@@ -19,6 +19,8 @@ from shop_contracts.orders import (
     OrderStatusChanged,
 )
 from shop_dapr import Publisher, StateStore, update
+from shop_dapr.metrics import CHECKOUTS, ORDERS_FINALISED
+from shop_dapr.usecase import use_case
 
 from orders import domain
 from orders.domain import Order
@@ -70,6 +72,20 @@ class OrdersService:
         """The order, and whether this call created it (False: an earlier call with the
         same Idempotency-Key did)."""
         order_id = domain.order_id_for(user_id, idempotency_key)
+        with use_case("orders.checkout", order_id):
+            try:
+                order, created = await self._checkout(order_id, user_id, email, payment_token)
+            except CheckoutRefused as exc:
+                CHECKOUTS.labels("out_of_stock" if exc.status_code == 409 else "rejected").inc()
+                raise
+        CHECKOUTS.labels("placed" if created else "replayed").inc()
+        if created:
+            log.info("order placed: %d lines, %d cents", len(order.lines), order.total_cents)
+        return order, created
+
+    async def _checkout(
+        self, order_id: str, user_id: str, email: str, payment_token: str
+    ) -> tuple[Order, bool]:
         existing = await self._state.get(domain.order_key(order_id))
         if existing is not None:
             return Order.model_validate_json(existing.value), False
@@ -188,12 +204,21 @@ class OrdersService:
         await self._transition(order_id, lambda o: domain.cancel(o, reason))
 
     async def _transition(self, order_id: str, rule: Callable[[Order], Order]) -> None:
+        moved = False
+
         def change(current: Order | None) -> Order:
+            nonlocal moved
             if current is None:
                 raise OrderNotFound(order_id)
-            return rule(current)
+            changed = rule(current)
+            moved = changed.status != current.status
+            return changed
 
-        order = await update(self._state, domain.order_key(order_id), Order, change)
+        with use_case("orders.settle", order_id):
+            order = await update(self._state, domain.order_key(order_id), Order, change)
+        if moved:
+            ORDERS_FINALISED.labels(order.status).inc()
+            log.info("order %s", order.status)
         # Published on every delivery, even when the state had already moved: the
         # earlier publish may be the part that failed. Consumers are idempotent.
         await self._publisher.publish(

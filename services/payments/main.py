@@ -16,10 +16,8 @@ from shop_dapr import (
     dapr_client,
     sidecar_http_client,
 )
-from shop_dapr.apptoken import require_app_token
-from shop_dapr.errors import answer_outages_with_503
-from shop_dapr.health import health_router
-from shop_dapr.logs import configure_logging
+from shop_dapr.health import broker, state_store
+from shop_dapr.platform import serve_platform
 
 from payments import api, events
 from payments.provider import PaymentProvider, SimulatedProvider
@@ -39,7 +37,6 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     """The payments app. Unit tests pass in-memory `adapters`; otherwise the lifespan
     connects to the sidecar and charges through the simulated provider."""
     settings = settings or Settings()
-    configure_logging("payments")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,9 +68,10 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     app = FastAPI(title="payments", version="0.1.0", lifespan=lifespan)
     app.include_router(api.router)
     app.include_router(events.router)
-    app.include_router(health_router(check_sidecar=adapters is None))
-    answer_outages_with_503(app)
-    require_app_token(app, settings)
+    requires = (
+        [state_store(settings.statestore), broker(settings.pubsub)] if adapters is None else None
+    )
+    serve_platform(app, "payments", settings, requires=requires)
     return app
 
 

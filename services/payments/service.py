@@ -12,6 +12,8 @@ from shop_contracts.payments import (
     PaymentSucceeded,
 )
 from shop_dapr import ETagMismatch, Publisher, StateStore
+from shop_dapr.metrics import PAYMENTS
+from shop_dapr.usecase import use_case
 
 from payments.domain import (
     ChargeDisputed,
@@ -44,6 +46,10 @@ class PaymentService:
         announce the outcome every time (the previous announcement may have been lost).
 
         Raises ProviderUnavailable when the provider is down: redeliver the event then."""
+        with use_case("payments.settle", order.order_id):
+            return await self._settle(order)
+
+    async def _settle(self, order: OrderCreated) -> ChargeRecord:
         key = state_key(order.order_id)
         # Written before the provider is asked: a delivery that finds this record knows a
         # charge may exist and must not start another one.
@@ -106,6 +112,7 @@ class PaymentService:
         except ETagMismatch:
             # A concurrent delivery settled it first, from the same provider answer.
             settled, _ = await self.get(order.order_id)
+        PAYMENTS.labels(settled.status).inc()
         log.info("order %s charge %s", order.order_id, settled.status)
         return settled
 

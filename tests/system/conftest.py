@@ -20,6 +20,8 @@ NEEDS = {
         "SMTP_PORT",
     ],
 }
+# Every profile sends its traces to Zipkin.
+OBSERVABILITY = ["ZIPKIN_PORT"]
 SERVICES = ("gateway", "catalog", "identity", "cart", "orders", "payments", "notifications")
 
 
@@ -34,7 +36,7 @@ def profile(request: pytest.FixtureRequest) -> str:
     chosen = request.config.getoption("--profile") or os.environ.get("SHOP_PROFILE", "redis")
     if chosen not in PROFILES:
         raise pytest.UsageError(f"unknown profile '{chosen}': choose one of {', '.join(PROFILES)}")
-    missing = [name for name in NEEDS[chosen] if not _listening(int(PORTS[name]))]
+    missing = [name for name in NEEDS[chosen] + OBSERVABILITY if not _listening(int(PORTS[name]))]
     if missing:
         pytest.fail(
             f"profile '{chosen}' needs {', '.join(missing)} listening: "
@@ -96,7 +98,7 @@ def gateway(shop: dict[str, Sidecar]) -> Sidecar:
 # Run last, in this order: the fault tests stop and freeze services (their breakers
 # need a few seconds to close again); `dapr run -f` starts a second copy of every app,
 # whose consumers join the session's consumer groups and may take their events.
-RUN_LAST = {"test_resiliency.py": 1, "test_dapr_cli.py": 2}
+RUN_LAST = {"test_readiness.py": 1, "test_resiliency.py": 2, "test_dapr_cli.py": 3}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

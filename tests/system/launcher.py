@@ -41,6 +41,8 @@ COMPONENT_ENV = {
     "SHOP_SMTP_HOST": "127.0.0.1",
     "SHOP_SMTP_PORT": PORTS["SMTP_PORT"],
 }
+# Where the apps send their spans (the sidecars' address is in dapr-config.yaml).
+ZIPKIN_URL = f"http://127.0.0.1:{PORTS['ZIPKIN_PORT']}"
 
 
 def free_port() -> int:
@@ -123,6 +125,7 @@ class Sidecar:
             "DAPR_API_TOKEN": self.api_token,
             "APP_API_TOKEN": self.app_token,
             "PYTHONPATH": f"{ROOT / 'libs'}:{ROOT / 'services'}",
+            "OTEL_EXPORTER_ZIPKIN_ENDPOINT": f"{ZIPKIN_URL}/api/v2/spans",
             **(env or {}),
         }
         self._env = base_env
@@ -135,6 +138,15 @@ class Sidecar:
         self.processes[name] = subprocess.Popen(
             args, cwd=ROOT, env=self._env, stdout=log, stderr=log
         )
+
+    def stop_sidecar(self) -> None:
+        """Stop daprd and leave the app running, as when a sidecar crashes."""
+        daprd = self.processes.pop("daprd")
+        daprd.terminate()
+        daprd.wait(timeout=15)
+
+    def start_sidecar(self) -> None:
+        self._spawn("daprd", self.daprd_args())
 
     def pause_app(self) -> None:
         """Freeze the app (SIGSTOP): it accepts connections but never answers."""

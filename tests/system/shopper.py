@@ -70,8 +70,17 @@ class Shopper:
             timeout=30,
         )
 
-    def check_out(self, card: str = PAYS, idempotency_key: str | None = None) -> httpx.Response:
-        headers = {**self.auth, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+    def check_out(
+        self,
+        card: str = PAYS,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        headers = {
+            **self.auth,
+            "Idempotency-Key": idempotency_key or uuid.uuid4().hex,
+            **(headers or {}),
+        }
         return httpx.post(
             f"{self.gateway}/api/v1/orders",
             json={"payment_token": card},

@@ -2,19 +2,16 @@
 prompt error instead of hanging, and a failing store's circuit opens and closes again
 once it recovers."""
 
-import os
-import signal
-import subprocess
 import time
 
 import httpx
 import pytest
 
-from tests.system.launcher import ROOT, Sidecar
+from tests.system.faults import STATE_STORE, freeze, thaw
+from tests.system.launcher import Sidecar
 from tests.system.shopper import eventually
 
 pytestmark = pytest.mark.system
-PIDS = ROOT / ".data" / "pids"
 
 
 def test_a_frozen_service_gives_callers_a_prompt_clear_error(
@@ -50,7 +47,7 @@ def test_the_circuit_opens_on_a_failing_store_and_closes_after_it_recovers(
     def read() -> httpx.Response:
         return catalog.api.get("/v1.0/state/statestore/anything")
 
-    frozen = freeze_state_store(profile)
+    frozen = freeze(STATE_STORE[profile])
     try:
         # Each read times out (2 s) and counts as a failure; the fifth in a row trips it.
         answers: list[httpx.Response] = []
@@ -67,23 +64,3 @@ def test_the_circuit_opens_on_a_failing_store_and_closes_after_it_recovers(
     # After the breaker's 5 s, a trial call goes through and closes it.
     eventually(lambda: read().status_code == 204, "the circuit to close", timeout=30)
     assert [read().status_code for _ in range(3)] == [204, 204, 204]
-
-
-def freeze_state_store(profile: str) -> list[int]:
-    """SIGSTOP the processes of the profile's state store: connections hang, as with a
-    store that stopped answering. Returns the frozen pids."""
-    pids = PIDS / ("redis.pid" if profile == "redis" else "postgres.pid")
-    main = int(pids.read_text())
-    # PostgreSQL serves each connection from a child of the postmaster: freeze those too.
-    children = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(main)], capture_output=True, text=True, check=False
-    ).stdout.split()
-    frozen = [main, *map(int, children)]
-    for pid in frozen:
-        os.kill(pid, signal.SIGSTOP)
-    return frozen
-
-
-def thaw(pids: list[int]) -> None:
-    for pid in pids:
-        os.kill(pid, signal.SIGCONT)
