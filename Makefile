@@ -9,8 +9,10 @@ UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 run: runtime deps            ## the shop on PROFILE (default redis), in the foreground
 	PROFILE=$(PROFILE) tools/run.sh
 
-test: runtime deps lint test-unit  ## everything: lint, unit tests, system tests on every profile
+# The backing services come first: the unit tests use promtool, which they install.
+test: runtime deps lint       ## everything: lint, unit tests, system tests on every profile
 	tools/infra.sh up all
+	$(MAKE) --no-print-directory test-unit
 	@for p in $(PROFILES); do \
 	  echo "==> system tests on profile $$p"; \
 	  .venv/bin/python -m pytest tests/system --profile $$p || exit 1; \
@@ -26,7 +28,7 @@ test-system: runtime deps     ## system tests on one PROFILE
 lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy libs services tests tools/tests k8s/tests
+	.venv/bin/mypy libs services tests tools/tests k8s/tests observability
 
 runtime:                      ## build daprd, placement, scheduler and the dapr CLI (skips what is built)
 	tools/build-dapr.sh

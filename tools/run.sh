@@ -30,6 +30,9 @@ export DAPR_SCHEDULER_HOST_ADDRESS_DNS_A="127.0.0.1:$SCHEDULER_PORT"
 log "starting the shop on profile '$PROFILE' (Ctrl-C stops it; 'make infra-down' stops the backing services)"
 printf '    gateway:  http://127.0.0.1:8100/docs\n'
 printf '    try:      curl -s "http://127.0.0.1:8100/api/v1/products?q=tea"   (README: a whole checkout)\n'
+printf '    traces:   http://127.0.0.1:%s/zipkin/   (one trace per request, apps and sidecars)\n' "$ZIPKIN_PORT"
+printf '    metrics:  http://127.0.0.1:%s/graph   (alerts: /alerts; dashboards: docs/observability.md)\n' "$PROMETHEUS_PORT"
+printf '    health:   make health\n'
 printf '    logs:     %s/.dapr/logs/\n' "$ROOT"
 cd "$ROOT"
 exec "$RUNTIME_DIR/.dapr/bin/dapr" run -f dapr.yaml

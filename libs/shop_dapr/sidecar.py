@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from dapr.aio.clients import DaprClient
-from pydantic import Field, SecretStr
+from pydantic import AnyHttpUrl, Field, SecretStr
 from pydantic_settings import BaseSettings
 
 
@@ -24,6 +24,9 @@ class SidecarSettings(BaseSettings):
     # with every call it makes to the app, and the app refuses calls without it.
     dapr_api_token: SecretStr | None = None
     app_api_token: SecretStr | None = None
+    # Where the app sends its spans (Zipkin's /api/v2/spans); none: made, not exported.
+    # The variable is OpenTelemetry's own name for it.
+    otel_exporter_zipkin_endpoint: AnyHttpUrl | None = None
 
     @property
     def http_url(self) -> str:

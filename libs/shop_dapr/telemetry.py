@@ -7,12 +7,11 @@ they publish, so a subscriber's request arrives as a child of the publisher's sp
 apps only have to instrument their server side (FastAPI), their client to the sidecar
 (httpx) and the SDK's gRPC channel.
 
-Spans are exported to Zipkin when OTEL_EXPORTER_ZIPKIN_ENDPOINT is set (the exporter reads
-it); without it they are made and dropped, which costs little and keeps log correlation.
+Spans are exported to Zipkin when OTEL_EXPORTER_ZIPKIN_ENDPOINT is set (SidecarSettings);
+without it they are made and dropped, which costs little and keeps log correlation.
 """
 
 import logging
-import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 import httpx
 from fastapi import FastAPI
 from opentelemetry import propagate, trace
+from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -32,32 +32,29 @@ log = logging.getLogger(__name__)
 
 # Probes and scrapes run every few seconds and would bury the traces worth reading.
 UNTRACED_ROUTES = "/healthz,/readyz,/metrics"
-ZIPKIN_ENDPOINT_VARIABLE = "OTEL_EXPORTER_ZIPKIN_ENDPOINT"
 
 _provider: TracerProvider | None = None
 
 
-def configure_tracing(service: str) -> TracerProvider:
+def configure_tracing(service: str, zipkin_endpoint: str | None = None) -> TracerProvider:
     """The process-wide tracer provider, made on the first call (OpenTelemetry allows one
     per process; unit tests build many apps in one process)."""
     global _provider
     if _provider is None:
         _provider = TracerProvider(resource=Resource.create({"service.name": service}))
-        endpoint = os.environ.get(ZIPKIN_ENDPOINT_VARIABLE)
-        if endpoint:
-            from opentelemetry.exporter.zipkin.json import ZipkinExporter
-
-            _provider.add_span_processor(BatchSpanProcessor(ZipkinExporter(endpoint=endpoint)))
-            log.info("exporting traces to %s", endpoint)
+        if zipkin_endpoint:
+            exporter = ZipkinExporter(endpoint=zipkin_endpoint)
+            _provider.add_span_processor(BatchSpanProcessor(exporter))
+            log.info("exporting traces to %s", zipkin_endpoint)
         trace.set_tracer_provider(_provider)
         # Every SDK call (state, publish, secrets) carries the current trace to daprd.
         GrpcAioInstrumentorClient().instrument(tracer_provider=_provider)  # type: ignore[no-untyped-call]
     return _provider
 
 
-def trace_app(app: FastAPI, service: str) -> None:
+def trace_app(app: FastAPI, service: str, zipkin_endpoint: str | None) -> None:
     """A server span for every request the app serves, continuing the caller's trace."""
-    provider = configure_tracing(service)
+    provider = configure_tracing(service, zipkin_endpoint)
     FastAPIInstrumentor.instrument_app(
         app,
         tracer_provider=provider,

@@ -13,43 +13,123 @@ DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
 Panel = tuple[str, str, list[tuple[str, str]]]
 
 OVERVIEW: list[Panel] = [
-    ("Checkouts by outcome", "ops", [
-        ("sum by (outcome) (rate(shop_checkouts_total[1m]))", "{{outcome}}")]),
-    ("Orders paid and cancelled", "ops", [
-        ("sum by (status) (rate(shop_orders_finalised_total[1m]))", "{{status}}")]),
-    ("Gateway latency", "s", [
-        ('histogram_quantile(0.5, sum by (le) (rate(shop_http_request_duration_seconds_bucket{service="gateway"}[1m])))', "p50"),
-        ('histogram_quantile(0.99, sum by (le) (rate(shop_http_request_duration_seconds_bucket{service="gateway"}[1m])))', "p99")]),
-    ("Server errors (5xx) by service", "ops", [
-        ('sum by (service) (rate(shop_http_requests_total{status=~"5.."}[1m]))', "{{service}}")]),
-    ("Stock reservations", "ops", [
-        ("sum by (outcome) (rate(shop_stock_reservations_total[1m]))", "{{outcome}}")]),
-    ("Payments by outcome", "ops", [
-        ("sum by (outcome) (rate(shop_payments_total[1m]))", "{{outcome}}")]),
-    ("Events handled by outcome", "ops", [
-        ("sum by (outcome) (rate(shop_events_handled_total[1m]))", "{{outcome}}")]),
-    ("Services up (app and sidecar)", "none", [
-        ("sum by (job) (up)", "{{job}}")]),
+    (
+        "Checkouts by outcome",
+        "ops",
+        [("sum by (outcome) (rate(shop_checkouts_total[1m]))", "{{outcome}}")],
+    ),
+    (
+        "Orders paid and cancelled",
+        "ops",
+        [("sum by (status) (rate(shop_orders_finalised_total[1m]))", "{{status}}")],
+    ),
+    (
+        "Gateway latency",
+        "s",
+        [
+            (
+                'histogram_quantile(0.5, sum by (le) (rate(shop_http_request_duration_seconds_bucket{service="gateway"}[1m])))',
+                "p50",
+            ),
+            (
+                'histogram_quantile(0.99, sum by (le) (rate(shop_http_request_duration_seconds_bucket{service="gateway"}[1m])))',
+                "p99",
+            ),
+        ],
+    ),
+    (
+        "Server errors (5xx) by service",
+        "ops",
+        [('sum by (service) (rate(shop_http_requests_total{status=~"5.."}[1m]))', "{{service}}")],
+    ),
+    (
+        "Stock reservations",
+        "ops",
+        [("sum by (outcome) (rate(shop_stock_reservations_total[1m]))", "{{outcome}}")],
+    ),
+    (
+        "Payments by outcome",
+        "ops",
+        [("sum by (outcome) (rate(shop_payments_total[1m]))", "{{outcome}}")],
+    ),
+    (
+        "Events handled by outcome",
+        "ops",
+        [("sum by (outcome) (rate(shop_events_handled_total[1m]))", "{{outcome}}")],
+    ),
+    ("Services up (app and sidecar)", "none", [("sum by (job) (up)", "{{job}}")]),
 ]
 
 SERVICE: list[Panel] = [
-    ("Requests by route", "reqps", [
-        ('sum by (route) (rate(shop_http_requests_total{service="$service"}[1m]))', "{{route}}")]),
-    ("Errors by route and status", "reqps", [
-        ('sum by (route, status) (rate(shop_http_requests_total{service="$service",status=~"[45].."}[1m]))', "{{route}} {{status}}")]),
-    ("Latency p99 by route", "s", [
-        ('histogram_quantile(0.99, sum by (le, route) (rate(shop_http_request_duration_seconds_bucket{service="$service"}[1m])))', "{{route}}")]),
-    ("Latency p50 by route", "s", [
-        ('histogram_quantile(0.5, sum by (le, route) (rate(shop_http_request_duration_seconds_bucket{service="$service"}[1m])))', "{{route}}")]),
-    ("Sidecar: requests from the app and other sidecars", "reqps", [
-        ('sum by (method) (rate(dapr_http_server_request_count{app_id="$service"}[1m]))', "http {{method}}"),
-        ('sum by (grpc_server_method) (rate(dapr_grpc_io_server_completed_rpcs{app_id="$service"}[1m]))', "{{grpc_server_method}}")]),
-    ("Sidecar: state store p99 by operation", "ms", [
-        ('histogram_quantile(0.99, sum by (le, operation) (rate(dapr_component_state_latencies_bucket{app_id="$service"}[1m])))', "{{operation}}")]),
-    ("Resident memory", "bytes", [
-        ('process_resident_memory_bytes{service="$service"}', "{{job}}")]),
-    ("CPU", "percentunit", [
-        ('rate(process_cpu_seconds_total{service="$service"}[1m])', "{{job}}")]),
+    (
+        "Requests by route",
+        "reqps",
+        [('sum by (route) (rate(shop_http_requests_total{service="$service"}[1m]))', "{{route}}")],
+    ),
+    (
+        "Errors by route and status",
+        "reqps",
+        [
+            (
+                'sum by (route, status) (rate(shop_http_requests_total{service="$service",status=~"[45].."}[1m]))',
+                "{{route}} {{status}}",
+            )
+        ],
+    ),
+    (
+        "Latency p99 by route",
+        "s",
+        [
+            (
+                'histogram_quantile(0.99, sum by (le, route) (rate(shop_http_request_duration_seconds_bucket{service="$service"}[1m])))',
+                "{{route}}",
+            )
+        ],
+    ),
+    (
+        "Latency p50 by route",
+        "s",
+        [
+            (
+                'histogram_quantile(0.5, sum by (le, route) (rate(shop_http_request_duration_seconds_bucket{service="$service"}[1m])))',
+                "{{route}}",
+            )
+        ],
+    ),
+    (
+        "Sidecar: requests from the app and other sidecars",
+        "reqps",
+        [
+            (
+                'sum by (method) (rate(dapr_http_server_request_count{app_id="$service"}[1m]))',
+                "http {{method}}",
+            ),
+            (
+                'sum by (grpc_server_method) (rate(dapr_grpc_io_server_completed_rpcs{app_id="$service"}[1m]))',
+                "{{grpc_server_method}}",
+            ),
+        ],
+    ),
+    (
+        "Sidecar: state store p99 by operation",
+        "ms",
+        [
+            (
+                'histogram_quantile(0.99, sum by (le, operation) (rate(dapr_component_state_latencies_bucket{app_id="$service"}[1m])))',
+                "{{operation}}",
+            )
+        ],
+    ),
+    (
+        "Resident memory",
+        "bytes",
+        [('process_resident_memory_bytes{service="$service"}', "{{job}}")],
+    ),
+    (
+        "CPU",
+        "percentunit",
+        [('rate(process_cpu_seconds_total{service="$service"}[1m])', "{{job}}")],
+    ),
 ]
 
 EVENT_FLOW: list[Panel] = [

@@ -146,7 +146,14 @@ def test_the_apps_are_exactly_the_service_folders() -> None:
 
 def test_only_loopback_ports_are_published_and_apps_on_their_own() -> None:
     published = {name: s["ports"] for name, s in SERVICES.items() if "ports" in s}
-    assert set(published) == {"gateway", "notifications", "mailpit", "zipkin"}
+    assert set(published) == {
+        "gateway",
+        "notifications",
+        "mailpit",
+        "zipkin",
+        "prometheus",
+        "grafana",
+    }
     for name, ports in published.items():
         for port in ports:
             address, host_port, container_port = port.split(":")
