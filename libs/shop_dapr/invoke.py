@@ -1,6 +1,7 @@
 """Service invocation: plain HTTP through the caller's own sidecar."""
 
 import httpx
+from pydantic import SecretStr
 
 from shop_dapr.sidecar import SidecarSettings
 from shop_dapr.telemetry import trace_client
@@ -15,11 +16,22 @@ def sidecar_http_client(
     the sidecar resolves the app id, and the path reaches the app unchanged. Every call
     carries the current trace (`traceparent`), which the sidecar continues.
     """
-    token = settings.dapr_api_token
+    return pooled_client(
+        settings.http_url, settings.dapr_api_token, settings.dapr_call_timeout_seconds, transport
+    )
+
+
+def pooled_client(
+    base_url: str,
+    token: SecretStr | None,
+    timeout_seconds: float,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """A traced client with a connection pool, sending `token` as `dapr-api-token`."""
     client = httpx.AsyncClient(
-        base_url=settings.http_url,
+        base_url=base_url,
         headers={"dapr-api-token": token.get_secret_value()} if token else None,
-        timeout=httpx.Timeout(settings.dapr_call_timeout_seconds),
+        timeout=httpx.Timeout(timeout_seconds),
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         transport=transport,
     )

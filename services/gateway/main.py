@@ -7,6 +7,7 @@ import httpx
 from fastapi import FastAPI
 from shop_dapr import sidecar_http_client, wait_for_sidecar
 from shop_dapr.health import Requirement
+from shop_dapr.invoke import pooled_client
 from shop_dapr.platform import serve_platform
 
 from gateway import api, events
@@ -28,14 +29,18 @@ def create_app(
         async with sidecar_http_client(settings, transport=sidecar_transport) as sidecar:
             if sidecar_transport is None:
                 await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
-            upstream = Upstream(sidecar)
+            upstream = Upstream(sidecar, direct_clients(settings))
             app.state.sidecar = sidecar
             app.state.settings = settings
             app.state.upstream = upstream
             app.state.authenticator = Authenticator(sidecar, settings.identity_app_id)
             cache: TtlCache[httpx.Response] = TtlCache(settings.product_cache_ttl_seconds)
             app.state.products = ProductReader(upstream, settings.catalog_app_id, cache)
-            yield
+            try:
+                yield
+            finally:
+                for client in upstream.direct_clients():
+                    await client.aclose()
 
     app = FastAPI(
         title="shop",
@@ -55,3 +60,12 @@ def create_app(
     requires: list[Requirement] | None = [] if sidecar_transport is None else None
     serve_platform(app, "gateway", settings, requires=requires, protected=("/events",))
     return app
+
+
+def direct_clients(settings: Settings) -> dict[str, httpx.AsyncClient]:
+    """Clients straight to the apps in `direct_upstreams` (benchmarks only)."""
+    timeout = settings.dapr_call_timeout_seconds
+    return {
+        app_id: pooled_client(str(url).rstrip("/"), settings.app_api_token, timeout)
+        for app_id, url in settings.direct_upstreams.items()
+    }

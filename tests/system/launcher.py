@@ -64,6 +64,12 @@ class Sidecar:
     # API, APP_API_TOKEN the app's routes (libs/shop_dapr/apptoken.py).
     api_token: str = field(default_factory=lambda: secrets.token_hex(16))
     app_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    # The Configuration and resource folders daprd loads (relative to the repository
+    # root); the default resources are components/common and the profile's.
+    config: str = "dapr-config.yaml"
+    resources: tuple[str, ...] = ()
+    # Logs go to .data/logs/<prefix>-<app id>-{app,daprd}.log.
+    log_prefix: str = "test"
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -82,6 +88,10 @@ class Sidecar:
             base_url=self.url, headers={"dapr-api-token": self.api_token}, timeout=30
         )
 
+    @property
+    def resource_paths(self) -> tuple[str, ...]:
+        return self.resources or ("components/common", f"components/{self.profile}")
+
     def daprd_args(self) -> list[str]:
         return [
             str(DAPRD),
@@ -94,9 +104,8 @@ class Sidecar:
             "--dapr-listen-addresses", "127.0.0.1",
             "--metrics-port", str(self.metrics_port),
             "--metrics-listen-address", "127.0.0.1",
-            "--resources-path", "components/common",
-            "--resources-path", f"components/{self.profile}",
-            "--config", "dapr-config.yaml",
+            *(arg for path in self.resource_paths for arg in ("--resources-path", path)),
+            "--config", self.config,
             "--placement-host-address", f"127.0.0.1:{PORTS['PLACEMENT_PORT']}",
             "--scheduler-host-address", f"127.0.0.1:{PORTS['SCHEDULER_PORT']}",
             "--enable-mtls", "--sentry-address", f"127.0.0.1:{PORTS['SENTRY_PORT']}",
@@ -112,8 +121,14 @@ class Sidecar:
     def start(self, factory: str, env: dict[str, str] | None = None) -> None:
         if not DAPRD.exists():
             raise RuntimeError(f"{DAPRD} is missing: run `make runtime` first")
+        self.start_app_only(factory, env)
+        self._spawn("daprd", self.daprd_args())
+
+    def start_app_only(self, factory: str, env: dict[str, str] | None = None) -> None:
+        """The app without a daprd of its own: it talks to the sidecar at this object's
+        ports, which another Sidecar started."""
         LOGS.mkdir(parents=True, exist_ok=True)
-        base_env = {
+        self._env = {
             **os.environ,
             # daprd cannot find a host address on a loopback-only machine without this.
             "DAPR_HOST_IP": "127.0.0.1",
@@ -128,12 +143,10 @@ class Sidecar:
             "OTEL_EXPORTER_ZIPKIN_ENDPOINT": f"{ZIPKIN_URL}/api/v2/spans",
             **(env or {}),
         }
-        self._env = base_env
         self._spawn("app", self.app_args(factory))
-        self._spawn("daprd", self.daprd_args())
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        log = (LOGS / f"test-{self.app_id}-{name}.log").open("ab")
+        log = (LOGS / f"{self.log_prefix}-{self.app_id}-{name}.log").open("ab")
         # Every sidecar runs from the repository root: component paths are relative to it.
         self.processes[name] = subprocess.Popen(
             args, cwd=ROOT, env=self._env, stdout=log, stderr=log
@@ -165,7 +178,7 @@ class Sidecar:
                 if process.poll() is not None:
                     raise RuntimeError(
                         f"{self.app_id}: its {name} exited with {process.returncode}; "
-                        f"see {LOGS}/test-{self.app_id}-{name}.log"
+                        f"see {LOGS}/{self.log_prefix}-{self.app_id}-{name}.log"
                     )
             try:
                 answer = httpx.get(f"{self.url}/v1.0/healthz", timeout=2)
@@ -177,7 +190,7 @@ class Sidecar:
             time.sleep(0.25)
         raise RuntimeError(
             f"{self.app_id}'s sidecar was not healthy within {timeout:.0f}s ({last}); "
-            f"see {LOGS}/test-{self.app_id}-daprd.log. Are the backing services up? "
+            f"see {LOGS}/{self.log_prefix}-{self.app_id}-daprd.log. Are the backing services up? "
             f"`make infra-up PROFILE={self.profile}`"
         )
 

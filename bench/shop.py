@@ -1,0 +1,155 @@
+"""The shop as the benchmarks run it: every service beside its real daprd (the system
+tests' launcher), plus what only the benchmarks need:
+
+- a second gateway app that calls catalog straight, bypassing both sidecars (the
+  `direct_upstreams` setting), sharing the first gateway's sidecar for everything else;
+- three event subscribers (bench/subscriber.py), each beside its own daprd.
+
+Tracing is sampled at 0 (a production sampler keeps a small share; its cost is the
+tracing backend's, not the sidecars'), the gateway's rate limit is lifted and its
+product cache is off, so that every browse request reaches the catalog.
+"""
+
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+from tests.system.launcher import ROOT, Sidecar, free_port
+
+SERVICES = ("gateway", "catalog", "identity", "cart", "orders", "payments", "notifications")
+SUBSCRIBERS = ("bench-sub-1", "bench-sub-2", "bench-sub-3")
+ONE_TOPIC, FANOUT_TOPIC = "bench.one", "bench.fanout"
+BENCH_DIR = ROOT / ".data" / "bench"
+
+GATEWAY_ENV = {
+    "RATE_LIMIT_PER_SECOND": "1000000",
+    "RATE_LIMIT_BURST": "1000000",
+    "PRODUCT_CACHE_TTL_SECONDS": "0",
+}
+UNTRACED_ENV = {"OTEL_TRACES_SAMPLER": "always_off"}
+
+
+@dataclass
+class Process:
+    """A process of the shop, for its memory and CPU."""
+
+    name: str  # "orders", "orders-sidecar", ...
+    pid: int
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        return int(match.group(1)) / 1024 if match else 0.0
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / 100  # utime, stime in clock ticks
+
+
+@dataclass
+class BenchShop:
+    profile: str
+    sidecars: dict[str, Sidecar] = field(default_factory=dict)
+    direct_gateway: Sidecar | None = None  # an app process only; shares gateway's daprd
+
+    def start(self) -> None:
+        config = write_untraced_config()
+        # One pair of tokens for the whole shop, as under `make run`: the direct gateway
+        # must present the catalog's app token.
+        api_token, app_token = secrets.token_hex(16), secrets.token_hex(16)
+        events = write_event_resources(self.profile)
+        for app_id in (*SERVICES, *SUBSCRIBERS):
+            self.sidecars[app_id] = Sidecar(
+                app_id,
+                self.profile,
+                config=config,
+                resources=("components/common", events) if app_id in SUBSCRIBERS else (),
+                log_prefix="bench",
+                api_token=api_token,
+                app_token=app_token,
+            )
+        try:
+            for app_id in SERVICES:
+                env = {**UNTRACED_ENV, **(GATEWAY_ENV if app_id == "gateway" else {})}
+                self.sidecars[app_id].start(f"{app_id}.main:create_app", env)
+            for index, app_id in enumerate(SUBSCRIBERS):
+                topics = f"{ONE_TOPIC},{FANOUT_TOPIC}" if index == 0 else FANOUT_TOPIC
+                self.sidecars[app_id].start(
+                    "bench.subscriber:create_app", {"SUBSCRIBE_TOPICS": topics}
+                )
+            for sidecar in self.sidecars.values():
+                sidecar.wait_ready(timeout=120)
+            self._start_direct_gateway()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_direct_gateway(self) -> None:
+        gateway, catalog = self.sidecars["gateway"], self.sidecars["catalog"]
+        direct = Sidecar(
+            "gateway",
+            self.profile,
+            http_port=gateway.http_port,
+            grpc_port=gateway.grpc_port,
+            app_port=free_port(),
+            api_token=gateway.api_token,
+            app_token=gateway.app_token,
+            log_prefix="bench-direct",
+        )
+        env = {
+            **UNTRACED_ENV,
+            **GATEWAY_ENV,
+            "DIRECT_UPSTREAMS": f'{{"catalog": "{catalog.app_url}"}}',
+        }
+        direct.start_app_only("gateway.main:create_app", env)
+        self.direct_gateway = direct
+        wait_for(f"{direct.app_url}/readyz", "the direct gateway")
+
+    def processes(self) -> list[Process]:
+        found = []
+        for app_id in SERVICES:
+            sidecar = self.sidecars[app_id]
+            found.append(Process(app_id, sidecar.processes["app"].pid))
+            found.append(Process(f"{app_id}-sidecar", sidecar.processes["daprd"].pid))
+        return found
+
+    def stop(self) -> None:
+        for sidecar in [*self.sidecars.values(), *filter(None, [self.direct_gateway])]:
+            sidecar.stop()
+
+
+def write_untraced_config() -> str:
+    """dapr-config.yaml with tracing sampled at 0, for the benchmark's sidecars."""
+    config = yaml.safe_load((ROOT / "dapr-config.yaml").read_text())
+    config["spec"]["tracing"]["samplingRate"] = "0"
+    path = BENCH_DIR / "dapr-config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config))
+    return str(path.relative_to(ROOT))
+
+
+def write_event_resources(profile: str) -> str:
+    """The profile's pub/sub component, open to the benchmark's subscribers too."""
+    component = yaml.safe_load((ROOT / "components" / profile / "pubsub.yaml").read_text())
+    component["scopes"] = list(SUBSCRIBERS)
+    folder = BENCH_DIR / f"components-{profile}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pubsub.yaml").write_text(yaml.safe_dump(component))
+    return str(folder.relative_to(ROOT))
+
+
+def wait_for(url: str, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{what} was not ready at {url} within {timeout:.0f}s: see .data/logs/")
