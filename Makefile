@@ -4,7 +4,7 @@ PROFILE ?= redis
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 
-.PHONY: run test test-unit test-system lint runtime deps infra-up infra-down infra-status doctor health clean
+.PHONY: run test test-unit test-system bench lint runtime deps infra-up infra-down infra-status doctor health clean
 
 run: runtime deps            ## the shop on PROFILE (default redis), in the foreground
 	PROFILE=$(PROFILE) tools/run.sh
@@ -17,6 +17,8 @@ test: runtime deps lint       ## everything: lint, unit tests, system tests on e
 	  echo "==> system tests on profile $$p"; \
 	  .venv/bin/python -m pytest tests/system --profile $$p || exit 1; \
 	done
+	@echo "==> the benchmark harness, for seconds"
+	.venv/bin/python -m pytest bench/tests
 
 test-unit: deps
 	.venv/bin/python -m pytest libs services tools/tests tests/deploy k8s/tests
@@ -28,7 +30,10 @@ test-system: runtime deps     ## system tests on one PROFILE
 lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy libs services tests tools/tests k8s/tests observability
+	.venv/bin/mypy libs services tests tools/tests k8s/tests observability bench
+
+bench: runtime deps           ## the benchmarks on PROFILE, written to docs/benchmarks/ (~10 min)
+	.venv/bin/python -m bench.run --profile $(PROFILE)
 
 runtime:                      ## build daprd, placement, scheduler and the dapr CLI (skips what is built)
 	tools/build-dapr.sh

@@ -33,20 +33,20 @@ def run_browse(
     assert shop.direct_gateway is not None
     gateway, direct = shop.sidecars["gateway"].app_url, shop.direct_gateway.app_url
     catalog = shop.sidecars["catalog"]
-    token = {"dapr-api-token": catalog.app_token}
-    targets = {
-        "sidecars": lambda gw, _: (gateway + gw, None),
-        "direct": lambda gw, _: (direct + gw, None),
-        "catalog": lambda _, cat: (catalog.app_url + cat, token),
-    }
+
+    def target(mode: str, at_gateway: str, at_catalog: str) -> tuple[str, dict[str, str]]:
+        if mode == "catalog":
+            return catalog.app_url + at_catalog, {"dapr-api-token": catalog.app_token}
+        return (gateway if mode == "sidecars" else direct) + at_gateway, {}
+
     for mode in MODES:  # warm every path: connection pools, caches, the JIT of nothing
-        url, headers = targets[mode](*ENDPOINTS["product"])
+        url, headers = target(mode, *ENDPOINTS["product"])
         run_wrk(url, 8, min(seconds, 2), headers)
     rows = []
     for endpoint, paths in ENDPOINTS.items():
         for connections in concurrency:
             for mode in MODES:
-                url, headers = targets[mode](*paths)
+                url, headers = target(mode, *paths)
                 cpu_before = {p.name: p.cpu_seconds() for p in processes}
                 result = run_wrk(url, connections, seconds, headers)
                 cpu = {p.name: p.cpu_seconds() - cpu_before[p.name] for p in processes}

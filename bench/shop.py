@@ -23,7 +23,6 @@ from tests.system.launcher import ROOT, Sidecar, free_port
 
 SERVICES = ("gateway", "catalog", "identity", "cart", "orders", "payments", "notifications")
 SUBSCRIBERS = ("bench-sub-1", "bench-sub-2", "bench-sub-3")
-ONE_TOPIC, FANOUT_TOPIC = "bench.one", "bench.fanout"
 BENCH_DIR = ROOT / ".data" / "bench"
 
 GATEWAY_ENV = {
@@ -56,6 +55,17 @@ class BenchShop:
     profile: str
     sidecars: dict[str, Sidecar] = field(default_factory=dict)
     direct_gateway: Sidecar | None = None  # an app process only; shares gateway's daprd
+    # Topics of this run only: a broker keeps earlier runs' messages, and a new consumer
+    # group starting from the oldest would be handed them.
+    run_id: str = field(default_factory=lambda: secrets.token_hex(4))
+
+    @property
+    def one_topic(self) -> str:
+        return f"bench.one.{self.run_id}"
+
+    @property
+    def fanout_topic(self) -> str:
+        return f"bench.fanout.{self.run_id}"
 
     def start(self) -> None:
         config = write_untraced_config()
@@ -78,7 +88,9 @@ class BenchShop:
                 env = {**UNTRACED_ENV, **(GATEWAY_ENV if app_id == "gateway" else {})}
                 self.sidecars[app_id].start(f"{app_id}.main:create_app", env)
             for index, app_id in enumerate(SUBSCRIBERS):
-                topics = f"{ONE_TOPIC},{FANOUT_TOPIC}" if index == 0 else FANOUT_TOPIC
+                topics = (
+                    f"{self.one_topic},{self.fanout_topic}" if index == 0 else self.fanout_topic
+                )
                 self.sidecars[app_id].start(
                     "bench.subscriber:create_app", {"SUBSCRIBE_TOPICS": topics}
                 )

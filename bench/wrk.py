@@ -27,9 +27,17 @@ class WrkResult:
 
 
 def wrk_binary() -> str:
+    """wrk's path, installed from apt first when missing (as root)."""
     found = shutil.which("wrk")
+    if found is None and os.geteuid() == 0:
+        print("installing wrk (apt)", flush=True)
+        install = ["apt-get", "install", "-y", "-q", "wrk"]
+        if subprocess.run(install, capture_output=True, check=False).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=False)
+            subprocess.run(install, capture_output=True, check=False)
+        found = shutil.which("wrk")
     if found is None:
-        raise SystemExit("wrk is missing: `apt-get install wrk` (make bench installs it)")
+        raise SystemExit("wrk is missing and could not be installed: `sudo apt-get install wrk`")
     return found
 
 
@@ -47,7 +55,8 @@ def run_wrk(
     # wait4 gives the child's own CPU time, which Popen.wait would not.
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
-    stdout, stderr = (stream.read().decode() if stream else "" for stream in (process.stdout, process.stderr))  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    stdout, stderr = process.stdout.read().decode(), process.stderr.read().decode()
     report = next((line for line in stdout.splitlines() if line.startswith("{")), None)
     if process.returncode != 0 or report is None:
         raise RuntimeError(f"wrk failed ({process.returncode}) on {url}: {stderr or stdout}")

@@ -1,0 +1,118 @@
+"""`make bench PROFILE=...`: the whole benchmark, unattended, on one profile.
+
+    .venv/bin/python -m bench.run --profile redis [--out docs/benchmarks] [--smoke]
+
+Starts the backing services, times `make run` until ready, then starts the shop as
+bench/shop.py describes and runs browse, checkout and events, sampling every process's
+memory throughout. Writes <out>/<profile>.json, .md and -browse.png, and regenerates
+<out>/README.md from every profile's JSON there. --smoke runs each part for a moment
+(the test suite uses it to keep the harness working); its figures mean nothing.
+"""
+
+import argparse
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.browse import run_browse, sidecar_tax
+from bench.checkout import run_checkout
+from bench.events import run_events
+from bench.footprint import PeakMemory, resident_mb, time_make_run
+from bench.shop import BenchShop
+from bench.wrk import wrk_binary
+from tests.system.launcher import DAPRD, PROFILES, ROOT
+
+
+@dataclass(frozen=True)
+class Plan:
+    concurrency: list[int]
+    browse_seconds: float
+    checkouts: int
+    checkout_concurrency: int
+    events: int
+    events_rate: float
+    time_make_run: bool
+
+
+FULL = Plan([1, 8, 32, 64], 8, 600, 32, 1000, 100, True)
+SMOKE = Plan([1, 4], 1, 6, 2, 10, 20, False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=PROFILES, default="redis")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
+    parser.add_argument("--smoke", action="store_true", help="seconds, not minutes")
+    args = parser.parse_args()
+    plan = SMOKE if args.smoke else FULL
+    wrk_binary()
+    subprocess.run([ROOT / "tools" / "infra.sh", "up", args.profile], check=True)
+    started = time.monotonic()
+    result = measure(args.profile, plan)
+    result["run_seconds"] = round(time.monotonic() - started)
+    args.out.mkdir(parents=True, exist_ok=True)
+    report.write(args.out, result)
+    print(f"benchmark of '{args.profile}' written to {args.out} in {result['run_seconds']}s")
+
+
+def measure(profile: str, plan: Plan) -> dict[str, Any]:
+    startup = time_make_run(profile) if plan.time_make_run else None
+    if startup:
+        print(f"  make run: every service ready in {startup['all_ready_seconds']}s", flush=True)
+        time.sleep(6)  # the name resolver forgets the stopped apps after 5 s
+    shop = BenchShop(profile)
+    shop.start()
+    try:
+        processes = shop.processes()
+        time.sleep(3)  # let start-up settle before calling it idle
+        idle = resident_mb(processes)
+        with PeakMemory(processes) as peak:
+            browse = run_browse(shop, plan.concurrency, plan.browse_seconds, processes)
+            checkout = run_checkout(shop, plan.checkouts, plan.checkout_concurrency)
+        events = run_events(shop, plan.events, plan.events_rate)
+    finally:
+        shop.stop()
+    return {
+        "profile": profile,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "smoke": plan is SMOKE,
+        "machine": machine(),
+        "plan": plan.__dict__,
+        "browse": browse,
+        "sidecar_tax": sidecar_tax(browse),
+        "checkout": checkout,
+        "events": events,
+        "memory_mb": {"idle": idle, "peak_under_load": peak.peak},
+        "startup": startup,
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                  if line.startswith("model name")), platform.processor())  # fmt: skip
+    meminfo = Path("/proc/meminfo").read_text().split()
+    daprd = subprocess.run([DAPRD, "--version"], capture_output=True, text=True, check=False)
+    return {
+        "cpu": model,
+        "cores": len([line for line in cpuinfo.splitlines() if line.startswith("processor")]),
+        "memory_gib": round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024**2, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "daprd": daprd.stdout.strip(),
+    }
+
+
+def _git(*args: str) -> str:
+    answer = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    return answer.stdout.strip() or "unknown"
+
+
+if __name__ == "__main__":
+    main()

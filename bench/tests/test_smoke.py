@@ -1,0 +1,65 @@
+"""The benchmark harness, run for seconds on the redis profile: it must start the shop,
+drive every scenario and write well-formed results. Its figures are not asserted."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.browse import ENDPOINTS, MODES
+from bench.run import SMOKE
+from tests.system.launcher import ROOT
+
+pytestmark = pytest.mark.system
+
+
+def test_a_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--profile",
+            "redis",
+            "--smoke",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    result = json.loads((tmp_path / "redis.json").read_text())
+    assert result["smoke"] is True and result["profile"] == "redis"
+
+    browse = result["browse"]
+    assert {(r["endpoint"], r["mode"], r["concurrency"]) for r in browse} == {
+        (e, m, c) for e in ENDPOINTS for m in MODES for c in SMOKE.concurrency
+    }
+    for row in browse:
+        assert row["requests"] > 0 and row["rps"] > 0, row
+        assert 0 < row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"], row
+        assert row["sidecar_cpu_ms_per_request"] >= 0 and row["app_cpu_ms_per_request"] > 0
+    assert len(result["sidecar_tax"]) == len(ENDPOINTS) * len(SMOKE.concurrency)
+
+    checkout = result["checkout"]
+    assert checkout["checkouts"] == SMOKE.checkouts and checkout["completed_per_second"] > 0
+    assert 0 < checkout["end_to_end_ms"]["p50"] <= checkout["end_to_end_ms"]["p99"]
+    for case in ("direct", "one_subscriber", "fanout_to_three"):
+        events = result["events"][case]
+        assert events["messages"] == SMOKE.events and 0 < events["p50"] <= events["p99"], case
+
+    services = {"gateway", "catalog", "identity", "cart", "orders", "payments", "notifications"}
+    idle = result["memory_mb"]["idle"]
+    assert set(idle) == services | {f"{s}-sidecar" for s in services}
+    assert all(mb > 1 for mb in idle.values())
+
+    page = (tmp_path / "redis.md").read_text()
+    assert "## Browse" in page and "## Checkout" in page and "## Events" in page
+    assert "| target | goal | measured | met |" in (tmp_path / "README.md").read_text()
+    assert (tmp_path / "redis-browse.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
