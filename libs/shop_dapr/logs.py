@@ -55,3 +55,8 @@ def configure_logging(service: str, level: int = logging.INFO) -> None:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+    # shop.access (metrics.py) writes one line a request, inside its trace, and leaves
+    # out probes and scrapes; uvicorn's line would say it again, and httpx's one a call
+    # to the sidecar, whose own span already says it.
+    for chatty in ("uvicorn.access", "httpx"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
