@@ -1,6 +1,7 @@
 """Service invocation: plain HTTP through the caller's own sidecar."""
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
 
 from shop_dapr.sidecar import SidecarSettings
@@ -27,12 +28,16 @@ def pooled_client(
     timeout_seconds: float,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """A traced client with a connection pool, sending `token` as `dapr-api-token`."""
+    """A traced client with a connection pool, sending `token` as `dapr-api-token`.
+
+    The pool is aiohttp's, under httpx's interface: httpcore's pool checks every idle
+    connection with a system call on every request, which made the gateway spend more
+    time choosing a connection than forwarding (docs/benchmarks/README.md)."""
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     client = httpx.AsyncClient(
         base_url=base_url,
         headers={"dapr-api-token": token.get_secret_value()} if token else None,
         timeout=httpx.Timeout(timeout_seconds),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        transport=transport,
+        transport=transport or AiohttpTransport(limits=limits, trust_env=False),
     )
     return trace_client(client)

@@ -14,7 +14,7 @@ from cart.service import CartChangedConcurrently, CartService, CatalogUnavailabl
 router = APIRouter()
 
 
-def get_service(request: Request) -> CartService:
+async def get_service(request: Request) -> CartService:
     service: CartService = request.app.state.service
     return service
 

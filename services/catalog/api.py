@@ -33,12 +33,14 @@ from catalog.service import CatalogService, ProductNotFound, ReservationConflict
 router = APIRouter()
 
 
-def get_service(request: Request) -> CatalogService:
+async def get_service(request: Request) -> CatalogService:
     service: CatalogService = request.app.state.service
     return service
 
 
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+async def require_admin(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
     expected: str = request.app.state.admin_token
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):

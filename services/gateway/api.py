@@ -16,17 +16,17 @@ from gateway.settings import Settings
 router = APIRouter(prefix="/api/v1")
 
 
-def get_upstream(request: Request) -> Upstream:
+async def get_upstream(request: Request) -> Upstream:
     upstream: Upstream = request.app.state.upstream
     return upstream
 
 
-def get_products(request: Request) -> ProductReader:
+async def get_products(request: Request) -> ProductReader:
     reader: ProductReader = request.app.state.products
     return reader
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -17,7 +17,7 @@ from identity.service import EmailTaken, IdentityService, InvalidCredentials, Us
 router = APIRouter()
 
 
-def get_service(request: Request) -> IdentityService:
+async def get_service(request: Request) -> IdentityService:
     service: IdentityService = request.app.state.service
     return service
 

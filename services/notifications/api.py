@@ -11,8 +11,9 @@ reason says which.
 
 import asyncio
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, Request, WebSocket, status
+from fastapi import APIRouter, Depends, Request, WebSocket, status
 from shop_auth import InvalidToken, JwksError
 
 from notifications.service import Authenticator, NotificationService, StatusHub
@@ -21,9 +22,12 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-def get_service(request: Request) -> NotificationService:
+async def get_service(request: Request) -> NotificationService:
     service: NotificationService = request.app.state.service
     return service
+
+
+ServiceDep = Annotated[NotificationService, Depends(get_service)]
 
 
 @router.websocket("/ws/orders")

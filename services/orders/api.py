@@ -13,12 +13,12 @@ from orders.service import CheckoutRefused, OrderNotFound, OrdersService, Upstre
 router = APIRouter()
 
 
-def get_service(request: Request) -> OrdersService:
+async def get_service(request: Request) -> OrdersService:
     service: OrdersService = request.app.state.service
     return service
 
 
-def current_user(
+async def current_user(
     user_id: Annotated[UserId | None, Header(alias=USER_ID_HEADER)] = None,
     email: Annotated[str | None, Header(alias=USER_EMAIL_HEADER, max_length=254)] = None,
 ) -> tuple[str, str]:

@@ -3,12 +3,12 @@
 import logging
 from collections.abc import Awaitable
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from shop_contracts.payments import PaymentFailed, PaymentSucceeded
 from shop_dapr import TopicReply, parse_event
 from shop_dapr.subscriber import EventBody
 
-from orders.api import get_service
+from orders.api import ServiceDep
 from orders.domain import InvalidTransition
 from orders.service import OrderNotFound
 
@@ -17,22 +17,20 @@ router = APIRouter(prefix="/events", include_in_schema=False)
 
 
 @router.post("/payments/payment-succeeded")
-async def on_payment_succeeded(request: Request, body: EventBody) -> dict[str, str]:
+async def on_payment_succeeded(service: ServiceDep, body: EventBody) -> dict[str, str]:
     event = parse_event(body, PaymentSucceeded)
     if event is None:
         return TopicReply.DROP.body()
-    service = get_service(request)
     return await _apply(
         event.data.order_id, service.payment_succeeded(event.data.order_id, event.data.payment_id)
     )
 
 
 @router.post("/payments/payment-failed")
-async def on_payment_failed(request: Request, body: EventBody) -> dict[str, str]:
+async def on_payment_failed(service: ServiceDep, body: EventBody) -> dict[str, str]:
     event = parse_event(body, PaymentFailed)
     if event is None:
         return TopicReply.DROP.body()
-    service = get_service(request)
     return await _apply(
         event.data.order_id, service.payment_failed(event.data.order_id, event.data.reason)
     )

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-def get_service(request: Request) -> PaymentService:
+async def get_service(request: Request) -> PaymentService:
     service: PaymentService = request.app.state.service
     return service
 
