@@ -100,10 +100,7 @@ class MeasureRequests:
             if is_delivery:
                 topic = scope.get("state", {}).get("event_topic") or route
                 EVENTS_HANDLED.labels(topic, _delivery_outcome(status, reply)).inc()
-            log.info(
-                "%s %s %d %.1fms", method, route, status, elapsed * 1000,
-                extra={"route": route, "status": status},
-            )  # fmt: skip
+            log.info("%s %s %d %.1fms", method, route, status, elapsed * 1000)
 
 
 def _route_template(scope: Scope) -> str:

@@ -8,7 +8,6 @@ import subprocess
 from tests.system.launcher import ROOT
 
 PIDS = ROOT / ".data" / "pids"
-STATE_STORE = {"redis": "redis", "kafka-postgres": "postgres"}
 BROKER = {"redis": "redis", "kafka-postgres": "kafka"}
 
 

@@ -1,13 +1,13 @@
 """components/common/resiliency.yaml at work, by freezing real processes: callers get a
-prompt error instead of hanging, and a failing store's circuit opens and closes again
-once it recovers."""
+prompt error instead of hanging, and a failing broker's circuit opens and closes again
+once it recovers; a run of ETag conflicts opens nothing."""
 
 import time
 
 import httpx
 import pytest
 
-from tests.system.faults import STATE_STORE, freeze, thaw
+from tests.system.faults import BROKER, freeze, thaw
 from tests.system.launcher import Sidecar
 from tests.system.shopper import eventually
 
@@ -41,26 +41,39 @@ def test_a_frozen_service_gives_callers_a_prompt_clear_error(
     )
 
 
-def test_the_circuit_opens_on_a_failing_store_and_closes_after_it_recovers(
+def test_the_circuit_opens_on_a_frozen_broker_and_closes_after_it_recovers(
     catalog: Sidecar, profile: str
 ) -> None:
-    def read() -> httpx.Response:
-        return catalog.api.get("/v1.0/state/statestore/anything")
+    def publish() -> httpx.Response:
+        return catalog.api.post("/v1.0/publish/pubsub/shop.breaker-test", json={"n": 1})
 
-    frozen = freeze(STATE_STORE[profile])
+    frozen = freeze(BROKER[profile])
     try:
-        # Each read times out (2 s) and counts as a failure; the fifth in a row trips it.
+        # Each attempt times out (5 s) and counts as a failure, retries included: the
+        # second call's first attempt is the fifth in a row, and trips it.
         answers: list[httpx.Response] = []
         while not answers or "circuit breaker is open" not in answers[-1].text.lower():
-            answers.append(read())
+            answers.append(publish())
             assert answers[-1].status_code == 500
-            assert len(answers) <= 6, f"the breaker never opened: {answers[-1].text}"
-        # Open: the sidecar fails at once, without waiting for the store.
+            assert len(answers) <= 4, f"the breaker never opened: {answers[-1].text}"
+        # Open: the sidecar fails at once, without waiting for the broker.
         started = time.monotonic()
-        assert "circuit breaker is open" in read().text.lower()
+        assert "circuit breaker is open" in publish().text.lower()
         assert time.monotonic() - started < 0.5
     finally:
         thaw(frozen)
     # After the breaker's 5 s, a trial call goes through and closes it.
-    eventually(lambda: read().status_code == 204, "the circuit to close", timeout=30)
-    assert [read().status_code for _ in range(3)] == [204, 204, 204]
+    eventually(lambda: publish().status_code == 204, "the circuit to close", timeout=60)
+    assert [publish().status_code for _ in range(3)] == [204, 204, 204]
+
+
+def test_a_run_of_etag_conflicts_does_not_stop_the_store(catalog: Sidecar) -> None:
+    """Conflicts are answers, not failures: no breaker may count them (resiliency.yaml)."""
+    key = f"conflicts-{time.time_ns()}"
+    assert catalog.api.post("/v1.0/state/statestore", json=[{"key": key, "value": 1}]).is_success
+    etag = catalog.api.get(f"/v1.0/state/statestore/{key}").headers["etag"]
+    assert catalog.api.post("/v1.0/state/statestore", json=[{"key": key, "value": 2}]).is_success
+    stale = [{"key": key, "value": 3, "etag": etag, "options": {"concurrency": "first-write"}}]
+    for _ in range(8):
+        assert catalog.api.post("/v1.0/state/statestore", json=stale).status_code == 409
+    assert catalog.api.get(f"/v1.0/state/statestore/{key}").status_code == 200
