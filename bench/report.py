@@ -169,7 +169,8 @@ def write_readme(out: Path) -> None:
         "Load comes from wrk (compiled; its CPU share is in the tables) or, for checkouts, "
         "which need a token per buyer, from an asyncio client whose CPU is reported too. "
         "Tracing is sampled at 0 in the benchmark, the gateway's rate limit is lifted and "
-        "its product cache is off, so every browse request reaches the catalog.\n",
+        "its product cache is off, so every browse request reaches the catalog.\n\n",
+        "Where the time goes, and what these numbers changed: [analysis.md](./analysis.md).\n",
     ]
     for profile, result in results.items():
         m = result["machine"]

@@ -128,6 +128,8 @@ class BenchShop:
             sidecar = self.sidecars[app_id]
             found.append(Process(app_id, sidecar.processes["app"].pid))
             found.append(Process(f"{app_id}-sidecar", sidecar.processes["daprd"].pid))
+        if self.direct_gateway is not None:  # an app: its CPU is the `direct` rows' gateway
+            found.append(Process("gateway-direct", self.direct_gateway.processes["app"].pid))
         return found
 
     def stop(self) -> None:

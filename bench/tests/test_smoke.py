@@ -56,7 +56,7 @@ def test_a_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
 
     services = {"gateway", "catalog", "identity", "cart", "orders", "payments", "notifications"}
     idle = result["memory_mb"]["idle"]
-    assert set(idle) == services | {f"{s}-sidecar" for s in services}
+    assert set(idle) == services | {f"{s}-sidecar" for s in services} | {"gateway-direct"}
     assert all(mb > 1 for mb in idle.values())
 
     page = (tmp_path / "redis.md").read_text()

@@ -109,10 +109,14 @@ class CatalogService:
         from several instances at once (create-only writes). Returns how many were new."""
         text = await asyncio.to_thread(path.read_text)
         products = TypeAdapter(list[Product]).validate_python(json.loads(text))
+        # Read first: a create-only write of an existing key is an error the sidecar
+        # retries with backoff, which made every start wait seconds a product.
+        existing = await self._state.get_many([domain.state_key(p.id) for p in products])
         created = 0
         for product in products:
-            if await self._state.create(
-                domain.state_key(product.id), product.model_dump_json().encode()
+            key = domain.state_key(product.id)
+            if key not in existing and await self._state.create(
+                key, product.model_dump_json().encode()
             ):
                 created += 1
             # Also for existing ones: heals an index write lost by an earlier crash.
