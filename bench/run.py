@@ -11,7 +11,9 @@ memory throughout. Writes <out>/<profile>.json, .md and -browse.png, and regener
 
 import argparse
 import platform
+import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +51,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
     parser.add_argument("--smoke", action="store_true", help="seconds, not minutes")
     args = parser.parse_args()
+    # Stopped from outside (a timeout, `kill`): stop the shop it started on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     plan = SMOKE if args.smoke else FULL
     wrk_binary()
     subprocess.run([ROOT / "tools" / "infra.sh", "up", args.profile], check=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.system.launcher import ROOT, Sidecar, free_port
+from tests.system.launcher import ROOT, Sidecar, free_port, start_together
 
 SERVICES = ("gateway", "catalog", "identity", "cart", "orders", "payments", "notifications")
 SUBSCRIBERS = ("bench-sub-1", "bench-sub-2", "bench-sub-3")
@@ -69,37 +69,41 @@ class BenchShop:
 
     def start(self) -> None:
         config = write_untraced_config()
+        events = write_event_resources(self.profile)
         # One pair of tokens for the whole shop, as under `make run`: the direct gateway
         # must present the catalog's app token.
         api_token, app_token = secrets.token_hex(16), secrets.token_hex(16)
-        events = write_event_resources(self.profile)
-        for app_id in (*SERVICES, *SUBSCRIBERS):
-            self.sidecars[app_id] = Sidecar(
-                app_id,
-                self.profile,
-                config=config,
-                resources=("components/common", events) if app_id in SUBSCRIBERS else (),
-                log_prefix="bench",
-                api_token=api_token,
-                app_token=app_token,
-            )
+
+        def make() -> dict[str, Sidecar]:
+            return {
+                app_id: Sidecar(
+                    app_id,
+                    self.profile,
+                    config=config,
+                    resources=("components/common", events) if app_id in SUBSCRIBERS else (),
+                    log_prefix="bench",
+                    api_token=api_token,
+                    app_token=app_token,
+                )
+                for app_id in (*SERVICES, *SUBSCRIBERS)
+            }
+
+        self.sidecars = start_together(make, self._start_all)
         try:
-            for app_id in SERVICES:
-                env = {**UNTRACED_ENV, **(GATEWAY_ENV if app_id == "gateway" else {})}
-                self.sidecars[app_id].start(f"{app_id}.main:create_app", env)
-            for index, app_id in enumerate(SUBSCRIBERS):
-                topics = (
-                    f"{self.one_topic},{self.fanout_topic}" if index == 0 else self.fanout_topic
-                )
-                self.sidecars[app_id].start(
-                    "bench.subscriber:create_app", {"SUBSCRIBE_TOPICS": topics}
-                )
-            for sidecar in self.sidecars.values():
-                sidecar.wait_ready(timeout=120)
             self._start_direct_gateway()
         except BaseException:
             self.stop()
             raise
+
+    def _start_all(self, sidecars: dict[str, Sidecar]) -> None:
+        for app_id in SERVICES:
+            env = {**UNTRACED_ENV, **(GATEWAY_ENV if app_id == "gateway" else {})}
+            sidecars[app_id].start(f"{app_id}.main:create_app", env)
+        for index, app_id in enumerate(SUBSCRIBERS):
+            topics = self.fanout_topic + (f",{self.one_topic}" if index == 0 else "")
+            sidecars[app_id].start("bench.subscriber:create_app", {"SUBSCRIBE_TOPICS": topics})
+        for sidecar in sidecars.values():
+            sidecar.wait_ready(timeout=120)
 
     def _start_direct_gateway(self) -> None:
         gateway, catalog = self.sidecars["gateway"], self.sidecars["catalog"]

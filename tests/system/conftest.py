@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.system.launcher import PORTS, PROFILES, ROOT, Sidecar
+from tests.system.launcher import PORTS, PROFILES, ROOT, Sidecar, start_together
 
 # What each profile needs running, by port (tools/infra.sh starts them).
 NEEDS = {
@@ -73,12 +73,17 @@ def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
             "consumer groups with these tests and would take their events; stop it first",
             pytrace=False,
         )
-    sidecars = {app_id: Sidecar(app_id, profile) for app_id in SERVICES}
-    try:
+
+    def start(sidecars: dict[str, Sidecar]) -> None:
         for app_id, sidecar in sidecars.items():
             sidecar.start(f"{app_id}.main:create_app")
         for sidecar in sidecars.values():
             sidecar.wait_ready(timeout=90)
+
+    sidecars = start_together(
+        lambda: {app_id: Sidecar(app_id, profile) for app_id in SERVICES}, start
+    )
+    try:
         yield sidecars
     finally:
         for sidecar in sidecars.values():

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -71,6 +72,8 @@ class Sidecar:
     # Logs go to .data/logs/<prefix>-<app id>-{app,daprd}.log.
     log_prefix: str = "test"
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Where each process's output starts in its (appended) log.
+    log_starts: dict[str, tuple[Path, int]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -146,7 +149,9 @@ class Sidecar:
         self._spawn("app", self.app_args(factory))
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        log = (LOGS / f"{self.log_prefix}-{self.app_id}-{name}.log").open("ab")
+        path = LOGS / f"{self.log_prefix}-{self.app_id}-{name}.log"
+        log = path.open("ab")
+        self.log_starts[name] = (path, log.tell())
         # Every sidecar runs from the repository root: component paths are relative to it.
         self.processes[name] = subprocess.Popen(
             args, cwd=ROOT, env=self._env, stdout=log, stderr=log
@@ -194,6 +199,18 @@ class Sidecar:
             f"`make infra-up PROFILE={self.profile}`"
         )
 
+    def lost_a_port(self) -> bool:
+        """Whether a process of this start could not bind its port: free_port() only
+        finds a port free a moment before the process binds it, and another process may
+        take it in between."""
+        for path, start in self.log_starts.values():
+            with path.open("rb") as log:
+                log.seek(start)
+                output = log.read()
+            if b"could not listen" in output or b"address already in use" in output:
+                return True
+        return False
+
     def stop(self) -> None:
         self.api.close()
         for process in self.processes.values():
@@ -205,3 +222,25 @@ class Sidecar:
                 process.kill()
                 process.wait(timeout=5)
         self.processes.clear()
+
+
+def start_together(
+    make: Callable[[], dict[str, Sidecar]], start: Callable[[dict[str, Sidecar]], None]
+) -> dict[str, Sidecar]:
+    """`make` the sidecars and `start` them, stopping them all if that fails; once more,
+    on fresh ports, when one of them lost its port to another process on the way (see
+    Sidecar.lost_a_port)."""
+    for attempt in (1, 2):
+        sidecars = make()
+        try:
+            start(sidecars)
+        except BaseException:
+            lost = [s.app_id for s in sidecars.values() if s.lost_a_port()]
+            for sidecar in sidecars.values():
+                sidecar.stop()
+            if attempt == 2 or not lost:
+                raise
+            print(f"{lost} lost a port to another process: starting again on fresh ports")
+            continue
+        return sidecars
+    raise AssertionError("unreachable: the second attempt returns or raises")
