@@ -13,8 +13,8 @@ from fastapi import APIRouter, Request, Response, status
 from shop_dapr.telemetry import unsampled_traceparent, untraced
 
 PROBE_TIMEOUT_SECONDS = 2.0
-# Published by the broker probe; nobody subscribes. Kafka's retention and the Redis
-# component's stream trimming bound what accumulates.
+# Published by the broker probe; nobody subscribes. Kafka's retention bounds what
+# accumulates; a Redis stream keeps every probe (docs/observability.md, Health).
 READINESS_TOPIC = "shop.readiness"
 
 
