@@ -39,7 +39,7 @@ def run_browse(
             return catalog.app_url + at_catalog, {"dapr-api-token": catalog.app_token}
         return (gateway if mode == "sidecars" else direct) + at_gateway, {}
 
-    for mode in MODES:  # warm every path: connection pools, caches, the JIT of nothing
+    for mode in MODES:  # warm every path: connection pools and caches
         url, headers = target(mode, *ENDPOINTS["product"])
         run_wrk(url, 8, min(seconds, 2), headers)
     rows = []

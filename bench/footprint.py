@@ -2,6 +2,7 @@
 load, and the time `make run` takes (everything built, backing services up) until every
 service answers ready."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -9,10 +10,9 @@ import threading
 import time
 from typing import Any
 
-import httpx
 import yaml
 
-from bench.shop import Process
+from bench.shop import Process, answers
 from tests.system.launcher import LOGS, ROOT
 
 
@@ -63,7 +63,8 @@ def time_make_run(profile: str, timeout: float = 120) -> dict[str, Any]:
                 missing = sorted({a["appID"] for a in apps} - set(ready_at))
                 raise RuntimeError(f"{missing} not ready {timeout:.0f}s after `make run`")
             for app in apps:
-                if app["appID"] not in ready_at and _ready(app["appPort"]):
+                url = f"http://127.0.0.1:{app['appPort']}/readyz"
+                if app["appID"] not in ready_at and answers(url):
                     ready_at[app["appID"]] = time.monotonic() - started
             time.sleep(0.1)
     finally:
@@ -75,27 +76,12 @@ def time_make_run(profile: str, timeout: float = 120) -> dict[str, Any]:
     }
 
 
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C, as a user would; then harder if the CLI does not stop its apps."""
-    for sig, grace in ((signal.SIGINT, 20), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-            # The CLI's children may outlive it by a moment.
-            time.sleep(1)
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-        return
+    """Ctrl-C, as a user would; then whatever the CLI left of its apps and sidecars."""
+    os.killpg(process.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=20)
+    time.sleep(1)  # children may outlive the CLI by a moment
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

@@ -16,8 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench.browse import ENDPOINTS, MODES
-
-SERVICES = ("gateway", "catalog", "identity", "cart", "orders", "payments", "notifications")
+from tests.system.launcher import SERVICES
 
 
 def write(out: Path, result: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ tracing backend's, not the sidecars'), the gateway's rate limit is lifted and it
 product cache is off, so that every browse request reaches the catalog.
 """
 
+import os
 import re
 import secrets
 import time
@@ -19,9 +20,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.system.launcher import ROOT, Sidecar, free_port, start_together
+from tests.system.launcher import ROOT, SERVICES, Sidecar, free_port, start_together
 
-SERVICES = ("gateway", "catalog", "identity", "cart", "orders", "payments", "notifications")
 SUBSCRIBERS = ("bench-sub-1", "bench-sub-2", "bench-sub-3")
 BENCH_DIR = ROOT / ".data" / "bench"
 
@@ -31,6 +31,7 @@ GATEWAY_ENV = {
     "PRODUCT_CACHE_TTL_SECONDS": "0",
 }
 UNTRACED_ENV = {"OTEL_TRACES_SAMPLER": "always_off"}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Process:
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / 100  # utime, stime in clock ticks
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
 @dataclass
@@ -161,13 +162,19 @@ def write_event_resources(profile: str) -> str:
     return str(folder.relative_to(ROOT))
 
 
+def answers(url: str) -> bool:
+    """Whether `url` answers 200 now."""
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def wait_for(url: str, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
+    while not answers(url):
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{what} was not ready at {url} within {timeout:.0f}s: see .data/logs/"
+            )
         time.sleep(0.25)
-    raise RuntimeError(f"{what} was not ready at {url} within {timeout:.0f}s: see .data/logs/")

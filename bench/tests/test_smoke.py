@@ -10,7 +10,7 @@ import pytest
 
 from bench.browse import ENDPOINTS, MODES
 from bench.run import SMOKE
-from tests.system.launcher import ROOT
+from tests.system.launcher import ROOT, SERVICES
 
 pytestmark = pytest.mark.system
 
@@ -54,7 +54,7 @@ def test_a_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
         events = result["events"][case]
         assert events["messages"] == SMOKE.events and 0 < events["p50"] <= events["p99"], case
 
-    services = {"gateway", "catalog", "identity", "cart", "orders", "payments", "notifications"}
+    services = set(SERVICES)
     idle = result["memory_mb"]["idle"]
     assert set(idle) == services | {f"{s}-sidecar" for s in services} | {"gateway-direct"}
     assert all(mb > 1 for mb in idle.values())

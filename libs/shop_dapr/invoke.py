@@ -32,7 +32,7 @@ def pooled_client(
 
     The pool is aiohttp's, under httpx's interface: httpcore's pool checks every idle
     connection with a system call on every request, which made the gateway spend more
-    time choosing a connection than forwarding (docs/benchmarks/README.md)."""
+    time choosing a connection than forwarding (docs/benchmarks/analysis.md)."""
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     client = httpx.AsyncClient(
         base_url=base_url,

@@ -31,7 +31,6 @@ def serve_platform(
     answer_outages_with_503(app)
     require_app_token(app, settings, protected=protected, also_open=also_open)
     measure_app(app)  # outside the token guard, so refused calls are counted too
+    # Outermost: every line logged while serving a request carries its trace id.
     zipkin = settings.otel_exporter_zipkin_endpoint
-    trace_app(
-        app, service, str(zipkin) if zipkin else None
-    )  # outermost: every line logged while serving has the trace id
+    trace_app(app, service, str(zipkin) if zipkin else None)

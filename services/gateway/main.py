@@ -39,8 +39,7 @@ def create_app(
             try:
                 yield
             finally:
-                for client in upstream.direct_clients():
-                    await client.aclose()
+                await upstream.aclose()
 
     app = FastAPI(
         title="shop",

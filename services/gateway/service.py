@@ -22,8 +22,10 @@ class Upstream:
         self._sidecar = sidecar
         self._direct = direct or {}
 
-    def direct_clients(self) -> list[httpx.AsyncClient]:
-        return list(self._direct.values())
+    async def aclose(self) -> None:
+        """Close the direct clients (the sidecar client belongs to the lifespan)."""
+        for client in self._direct.values():
+            await client.aclose()
 
     async def call(
         self,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.system.launcher import PORTS, PROFILES, ROOT, Sidecar, start_together
+from tests.system.launcher import PORTS, PROFILES, ROOT, SERVICES, Sidecar, start_together
 
 # What each profile needs running, by port (tools/infra.sh starts them).
 NEEDS = {
@@ -22,7 +22,6 @@ NEEDS = {
 }
 # Every profile sends its traces to Zipkin.
 OBSERVABILITY = ["ZIPKIN_PORT"]
-SERVICES = ("gateway", "catalog", "identity", "cart", "orders", "payments", "notifications")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

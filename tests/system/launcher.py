@@ -17,6 +17,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 DAPRD = ROOT / ".runtime" / ".dapr" / "bin" / "daprd"
 LOGS = ROOT / ".data" / "logs"
+# Every service of the shop (dapr.yaml has the same apps).
+SERVICES = ("gateway", "catalog", "identity", "cart", "orders", "payments", "notifications")
 # tools/ports.env lines read `: "${NAME:=port}"`.
 PORTS = dict(re.findall(r"\$\{(\w+):=(\d+)\}", (ROOT / "tools" / "ports.env").read_text()))
 PROFILES = ("redis", "kafka-postgres")

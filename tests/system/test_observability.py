@@ -4,11 +4,9 @@ as log lines that carry its trace id and never a secret."""
 
 import json
 import re
-import secrets as random
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 import httpx
@@ -35,9 +33,6 @@ class Checkout:
     @property
     def trace_id(self) -> str:
         return self.traceparent.split("-")[1]
-
-
-Scrape = Callable[[], dict[str, dict[str, float]]]
 
 
 def scrape_all(shop: dict[str, Sidecar]) -> dict[str, dict[str, float]]:
@@ -75,7 +70,7 @@ def checkout(
     admin_put_product(shop["catalog"], secrets["catalog-admin-token"], product, price_cents=990)
     shopper = Shopper(shop["gateway"].app_url).register_and_log_in()
     assert shopper.put_in_cart(product, 1).status_code == 200
-    traceparent = f"00-{random.token_hex(16)}-{random.token_hex(8)}-01"
+    traceparent = f"00-{token_hex(16)}-{token_hex(8)}-01"
     placed = shopper.check_out(headers={"traceparent": traceparent})
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["order_id"]
@@ -224,7 +219,7 @@ def test_the_logs_of_a_checkout_carry_its_trace_and_no_secret(
     for log in sorted(LOGS.glob("test-*.log")):
         text = log.read_text(errors="replace")
         leaked = [what for what, value in never_logged.items() if _appears(value, text)]
-        assert not leaked, f"{Path(log).name} contains {leaked}"
+        assert not leaked, f"{log.name} contains {leaked}"
 
 
 def _appears(value: str, text: str) -> bool:
