@@ -7,7 +7,9 @@ from pydantic import BaseModel, ConfigDict
 
 from shop_contracts.common import Cents, OrderId, ProductId, Quantity
 
-# Published through the Dapr outbox, atomically with the order it announces.
+# Published by orders right after it saves the order, and again by its sweeper until the
+# order is paid or cancelled (services/orders/inflight.py): consumers see repeats, under
+# the same CloudEvent id.
 ORDER_CREATED_TOPIC = "orders.order-created"
 ORDER_CREATED_TYPE = "shop.orders.order-created.v1"
 ORDER_STATUS_TOPIC = "orders.order-status-changed"

@@ -1,4 +1,6 @@
-"""Events the payments service publishes."""
+"""Events the payments service publishes, and what it answers about an order's payment."""
+
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,3 +27,17 @@ class PaymentFailed(BaseModel):
     order_id: OrderId
     payment_id: str | None
     reason: str
+
+
+class PaymentRecord(BaseModel):
+    """What payments knows of an order's charge (`GET /payments/{order_id}`): how a
+    consumer of a payment event checks that the event tells the truth."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: OrderId
+    status: Literal["processing", "succeeded", "declined"]
+    currency: str
+    amount_cents: Cents
+    payment_id: str | None = None
+    decline_reason: str | None = None

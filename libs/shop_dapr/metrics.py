@@ -41,6 +41,18 @@ CHECKOUTS = Counter(
 ORDERS_FINALISED = Counter(
     "shop_orders_finalised_total", "Orders reaching a final status (paid, cancelled)", ["status"]
 )
+PAYMENT_OUTCOMES_REFUSED = Counter(
+    "shop_payment_outcomes_refused_total",
+    "Payment events orders refused to apply (not matching the order or what payments "
+    "knows: forged or misrouted), by topic",
+    ["topic"],
+)
+SWEPT = Counter(
+    "shop_checkouts_swept_total",
+    "Checkouts the orders sweeper finished, by action (announced_again: still pending; "
+    "finished: final status announced again; abandoned: never saved, stock released)",
+    ["action"],
+)
 STOCK_RESERVATIONS = Counter(
     "shop_stock_reservations_total",
     "Stock reservations, by outcome (reserved, refused: not enough stock)",

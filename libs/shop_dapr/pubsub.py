@@ -9,8 +9,12 @@ from pydantic import BaseModel
 
 
 class Publisher(Protocol):
-    async def publish(self, topic: str, event_type: str, payload: BaseModel) -> None:
-        """Publish `payload` as the data of a CloudEvent of type `event_type`."""
+    async def publish(
+        self, topic: str, event_type: str, payload: BaseModel, event_id: str | None = None
+    ) -> None:
+        """Publish `payload` as the data of a CloudEvent of type `event_type`. An
+        `event_id` names the CloudEvent: publishing the same fact again under the same id
+        lets consumers that dedupe on ids recognise the repeat."""
 
 
 class DaprPublisher:
@@ -19,21 +23,34 @@ class DaprPublisher:
         self._pubsub = pubsub_name
         self._timeout = timeout_seconds
 
-    async def publish(self, topic: str, event_type: str, payload: BaseModel) -> None:
+    async def publish(
+        self, topic: str, event_type: str, payload: BaseModel, event_id: str | None = None
+    ) -> None:
+        # The sidecar wraps the data in a CloudEvent; these override its attributes.
+        attributes = {"cloudevent.type": event_type}
+        if event_id is not None:
+            attributes["cloudevent.id"] = event_id
         async with asyncio.timeout(self._timeout):
             await self._client.publish_event(
                 self._pubsub,
                 topic,
                 payload.model_dump_json(),
                 data_content_type="application/json",
-                # The sidecar wraps the data in a CloudEvent; name its type after ours.
-                publish_metadata={"cloudevent.type": event_type},
+                publish_metadata=attributes,
             )
 
 
 @dataclass
 class InMemoryPublisher:
     published: list[tuple[str, str, BaseModel]] = field(default_factory=list)
+    ids: list[str | None] = field(default_factory=list)
+    # Set to an exception to make every publish fail with it (a broker outage).
+    failure: Exception | None = None
 
-    async def publish(self, topic: str, event_type: str, payload: BaseModel) -> None:
+    async def publish(
+        self, topic: str, event_type: str, payload: BaseModel, event_id: str | None = None
+    ) -> None:
+        if self.failure is not None:
+            raise self.failure
         self.published.append((topic, event_type, payload))
+        self.ids.append(event_id)

@@ -1,6 +1,5 @@
-"""State store adapter: get, save (with TTL), create-only, delete, and a save published
-with its event through the outbox; ETags for every read-modify-write (`update`); and an
-in-memory fake with the same ETag rules."""
+"""State store adapter: get, save (with TTL), create-only, delete; ETags for every
+read-modify-write (`update`); and an in-memory fake with the same ETag rules."""
 
 import asyncio
 import itertools
@@ -12,11 +11,8 @@ from typing import Protocol, TypeVar
 import grpc
 from dapr.aio.clients import DaprClient
 from dapr.clients.exceptions import DaprInternalError
-from dapr.clients.grpc._request import TransactionalStateOperation
 from dapr.clients.grpc._state import Concurrency, StateOptions
 from pydantic import BaseModel
-
-from shop_dapr.telemetry import current_traceparent
 
 
 @dataclass(frozen=True)
@@ -44,12 +40,6 @@ class StateStore(Protocol):
 
     async def create(self, key: str, value: bytes) -> bool:
         """Write `value` only if `key` is absent (first write wins); False if it exists."""
-
-    async def save_with_event(
-        self, key: str, value: bytes, etag: str | None, event_type: str, event: BaseModel
-    ) -> None:
-        """Write `value` and publish `event` atomically, through the store's outbox
-        (the component's outboxPublishPubsub / outboxPublishTopic)."""
 
     async def delete(self, key: str, etag: str | None = None) -> None: ...
 
@@ -126,30 +116,6 @@ class DaprStateStore:
             raise
         return True
 
-    async def save_with_event(
-        self, key: str, value: bytes, etag: str | None, event_type: str, event: BaseModel
-    ) -> None:
-        # The sidecar publishes every upsert of an outbox transaction; the projection
-        # (same key) replaces the stored value as the event's data, and the save's
-        # metadata becomes CloudEvent attributes. daprd 1.18 leaves the outbox event's
-        # `traceparent` empty, so its consumers would start new traces: set it here.
-        attributes = {"type": event_type, **current_traceparent()}
-        operations = [
-            TransactionalStateOperation(key=key, data=value, etag=etag, metadata=attributes),
-            TransactionalStateOperation(
-                key=key,
-                data=event.model_dump_json(),
-                metadata={"outbox.projection": "true", "contentType": "application/json"},
-            ),
-        ]
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._client.execute_state_transaction(self._store, operations)
-        except (grpc.RpcError, DaprInternalError) as exc:
-            if _is_etag_error(exc):
-                raise ETagMismatch(key) from exc
-            raise
-
     async def delete(self, key: str, etag: str | None = None) -> None:
         try:
             async with asyncio.timeout(self._timeout):
@@ -161,13 +127,11 @@ class DaprStateStore:
 
 
 class InMemoryStateStore:
-    """The fake for unit tests: same ETag rules as Dapr, TTLs recorded (not enforced),
-    outbox events collected in `outbox`."""
+    """The fake for unit tests: same ETag rules as Dapr, TTLs recorded (not enforced)."""
 
     def __init__(self) -> None:
         self.entries: dict[str, StateEntry] = {}
         self.ttls: dict[str, int] = {}
-        self.outbox: list[tuple[str, BaseModel]] = []
         self._etags = itertools.count(1)
 
     async def get(self, key: str) -> StateEntry | None:
@@ -181,12 +145,6 @@ class InMemoryStateStore:
             return False
         await self.save(key, value)
         return True
-
-    async def save_with_event(
-        self, key: str, value: bytes, etag: str | None, event_type: str, event: BaseModel
-    ) -> None:
-        await self.save(key, value, etag)
-        self.outbox.append((event_type, event))
 
     def _check(self, key: str, etag: str | None) -> None:
         if etag is not None and (key not in self.entries or self.entries[key].etag != etag):

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import httpx
 from fastapi import FastAPI
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient
@@ -67,13 +67,6 @@ def trace_client(client: httpx.AsyncClient) -> httpx.AsyncClient:
     """A client span for every call through `client`, with `traceparent` injected."""
     HTTPXClientInstrumentor.instrument_client(client, tracer_provider=trace.get_tracer_provider())
     return client
-
-
-def current_traceparent() -> dict[str, str]:
-    """{"traceparent": ...} of the current span ({} outside any), as W3C headers carry it."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return {"traceparent": carrier["traceparent"]} if "traceparent" in carrier else {}
 
 
 def unsampled_traceparent() -> dict[str, str]:

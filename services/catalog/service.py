@@ -42,6 +42,9 @@ class ReservationConflict(Exception):
     pass
 
 
+_RELEASED_UNHELD = Reservation(items=[], state="released")
+
+
 class CatalogService:
     def __init__(self, state: StateStore, publisher: Publisher) -> None:
         self._state = state
@@ -141,10 +144,10 @@ class CatalogService:
         held = await update(
             self._state, domain.reservation_key(order_id), Reservation, lambda r: r or wanted
         )
-        if held.items != wanted.items:
-            raise ReservationConflict(f"order '{order_id}' already holds other items")
         if held.state == "released":
             raise ReservationConflict(f"order '{order_id}' was already released")
+        if held.items != wanted.items:
+            raise ReservationConflict(f"order '{order_id}' already holds other items")
         try:
             # In product-id order, so that concurrent orders contend in the same order.
             for item in held.items:
@@ -170,9 +173,16 @@ class CatalogService:
         outcome: Literal["committed", "released"],
         rule: Callable[[Product, str], Product],
     ) -> None:
-        entry = await self._state.get(domain.reservation_key(order_id))
+        key = domain.reservation_key(order_id)
+        entry = await self._state.get(key)
         if entry is None:
-            return
+            if outcome == "released":
+                # Released before it was made (the order's checkout was given up while its
+                # reservation was still on the way): remember, so that it is refused.
+                await update(self._state, key, Reservation, lambda r: r or _RELEASED_UNHELD)
+                entry = await self._state.get(key)
+            if entry is None:
+                return
         reservation = Reservation.model_validate_json(entry.value)
         for item in reservation.items:
             try:

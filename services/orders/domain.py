@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
-from shop_contracts.orders import OrderLine, OrderStatus
+from shop_contracts.orders import OrderCreated, OrderLine, OrderStatus, OrderStatusChanged
 
 # Order ids derived from (user, Idempotency-Key) are stable across retries of a checkout.
 _ORDER_NAMESPACE = uuid.UUID("7d3c1f6e-2b1a-4c55-9a43-3f1f0e6a9b21")
@@ -27,6 +27,11 @@ class Order(BaseModel):
 
 class InvalidTransition(Exception):
     pass
+
+
+# The reason of an order the sweeper gave up because its checkout never saved it: the
+# buyer was never told of it, so it is hidden from them and holds nothing.
+ABANDONED = "checkout_abandoned"
 
 
 def order_id_for(user_id: str, idempotency_key: str | None) -> str:
@@ -62,6 +67,50 @@ def cancel(order: Order, reason: str) -> Order:
         raise InvalidTransition(f"order {order.order_id} is {order.status}, cannot be cancelled")
     return order.model_copy(
         update={"status": OrderStatus.CANCELLED, "reason": reason, "updated_at": datetime.now(UTC)}
+    )
+
+
+def created_event(order: Order, payment_token: str) -> OrderCreated:
+    return OrderCreated(
+        order_id=order.order_id,
+        user_id=order.user_id,
+        email=order.email,
+        lines=order.lines,
+        total_cents=order.total_cents,
+        currency=order.currency,
+        payment_token=payment_token,
+        created_at=order.created_at,
+    )
+
+
+def status_event(order: Order) -> OrderStatusChanged:
+    return OrderStatusChanged(
+        order_id=order.order_id,
+        user_id=order.user_id,
+        email=order.email,
+        status=order.status,
+        total_cents=order.total_cents,
+        currency=order.currency,
+        lines=order.lines,
+        reason=order.reason,
+    )
+
+
+def abandoned(event: OrderCreated) -> Order:
+    """The record that takes an order id whose checkout never saved its order."""
+    now = datetime.now(UTC)
+    return Order(
+        order_id=event.order_id,
+        user_id=event.user_id,
+        email=event.email,
+        status=OrderStatus.CANCELLED,
+        lines=event.lines,
+        total_cents=event.total_cents,
+        currency=event.currency,
+        card_last4=event.payment_token[-4:],
+        reason=ABANDONED,
+        created_at=event.created_at,
+        updated_at=now,
     )
 
 

@@ -1,8 +1,11 @@
 """Composition root: `uvicorn --factory orders.main:create_app`."""
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -20,6 +23,8 @@ from shop_dapr.platform import serve_platform
 from orders import api, events
 from orders.service import OrdersService
 from orders.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,8 +52,12 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                 timeout = settings.dapr_call_timeout_seconds
                 state = DaprStateStore(client, settings.statestore, timeout)
                 publisher = DaprPublisher(client, settings.pubsub, timeout)
-                _wire(app, settings, sidecar, state, publisher)
-                yield
+                service = _wire(app, settings, sidecar, state, publisher)
+                sweeper = asyncio.create_task(_sweep_forever(service, settings))
+                try:
+                    yield
+                finally:
+                    sweeper.cancel()
 
     app = FastAPI(title="orders", version="0.1.0", lifespan=lifespan)
     app.include_router(api.router)
@@ -66,7 +75,32 @@ def _wire(
     sidecar: httpx.AsyncClient,
     state: StateStore,
     publisher: Publisher,
-) -> None:
-    app.state.service = OrdersService(
-        state, publisher, sidecar, settings.cart_app_id, settings.catalog_app_id
+) -> OrdersService:
+    service = OrdersService(
+        state,
+        publisher,
+        sidecar,
+        settings.cart_app_id,
+        settings.catalog_app_id,
+        settings.payments_app_id,
     )
+    app.state.service = service
+    return service
+
+
+async def _sweep_forever(service: OrdersService, settings: Settings) -> None:
+    """From start-up on (a restart finds at once what a crash left open), then every
+    interval; a failed sweep is logged and tried again at the next."""
+    grace = timedelta(seconds=settings.sweep_grace_seconds)
+    while True:
+        try:
+            swept = await service.sweep(grace)
+            if swept:
+                log.info("sweeper finished %d open checkouts", swept)
+        except Exception:
+            log.warning(
+                "sweep failed; trying again in %.0fs",
+                settings.sweep_interval_seconds,
+                exc_info=True,
+            )
+        await asyncio.sleep(settings.sweep_interval_seconds)

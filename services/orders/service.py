@@ -1,9 +1,10 @@
-"""Checkout and the order life cycle, as the choreography in shared/DESIGN.md:
-cart and catalog by invocation, the order and its order.created event in one outbox
-transaction, then payment events move the order on."""
+"""Checkout and the order life cycle, as a choreography: cart and catalog by
+invocation, the order saved and then announced (order-created), payment events move it
+on, and the sweeper finishes what a crash left half done (docs/reliability)."""
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
 from pydantic import BaseModel
@@ -11,19 +12,22 @@ from shop_contracts.cart import Cart
 from shop_contracts.catalog import LookupResponse, ReservationItem, ReserveRequest
 from shop_contracts.common import CURRENCY
 from shop_contracts.orders import (
+    ORDER_CREATED_TOPIC,
     ORDER_CREATED_TYPE,
     ORDER_STATUS_TOPIC,
     ORDER_STATUS_TYPE,
     OrderCreated,
     OrderLine,
-    OrderStatusChanged,
+    OrderStatus,
 )
+from shop_contracts.payments import PaymentFailed, PaymentRecord, PaymentSucceeded
 from shop_dapr import Publisher, StateStore, update
-from shop_dapr.metrics import CHECKOUTS, ORDERS_FINALISED
+from shop_dapr.metrics import CHECKOUTS, ORDERS_FINALISED, SWEPT
 from shop_dapr.usecase import use_case
 
 from orders import domain
 from orders.domain import Order
+from orders.inflight import InFlight, OpenCheckout
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,11 @@ class OrderNotFound(LookupError):
     pass
 
 
+class OutcomeRefused(Exception):
+    """A payment event that does not match the order or what payments knows: forged,
+    or misrouted. Never applied."""
+
+
 class History(BaseModel):
     order_ids: list[str] = []
 
@@ -57,12 +66,15 @@ class OrdersService:
         sidecar: httpx.AsyncClient,
         cart_app_id: str,
         catalog_app_id: str,
+        payments_app_id: str,
     ) -> None:
         self._state = state
         self._publisher = publisher
         self._sidecar = sidecar
         self._cart = cart_app_id
         self._catalog = catalog_app_id
+        self._payments = payments_app_id
+        self._in_flight = InFlight(state)
 
     # --- checkout --------------------------------------------------------------------
 
@@ -88,10 +100,9 @@ class OrdersService:
     ) -> tuple[Order, bool]:
         existing = await self._state.get(domain.order_key(order_id))
         if existing is not None:
-            return Order.model_validate_json(existing.value), False
+            return _replayed(Order.model_validate_json(existing.value)), False
 
         lines = await self._priced_lines(user_id)
-        await self._reserve(order_id, lines)
         order = Order(
             order_id=order_id,
             user_id=user_id,
@@ -101,35 +112,32 @@ class OrdersService:
             currency=CURRENCY,
             card_last4=payment_token[-4:],
         )
-        event = OrderCreated(
-            order_id=order_id,
-            user_id=user_id,
-            email=email,
-            lines=lines,
-            total_cents=order.total_cents,
-            currency=CURRENCY,
-            payment_token=payment_token,
-            created_at=order.created_at,
+        event = domain.created_event(order, payment_token)
+        # Opened before any stock is held: from here on, whatever fails or crashes, the
+        # sweeper finds this checkout and finishes it (no stranded order, no held stock).
+        # A refused reservation leaves it open too: the sweeper then abandons the order
+        # id, so that a retry with the same Idempotency-Key gets the same refusal.
+        await self._in_flight.open(event)
+        await self._reserve(order_id, lines)
+        # Listed first: a listed id whose order never got saved is skipped on read.
+        await update(
+            self._state, domain.history_key(user_id), History, lambda h: _with_order(h, order_id)
         )
+        if not await self._state.create(
+            domain.order_key(order_id), order.model_dump_json().encode()
+        ):
+            # A concurrent checkout with the same Idempotency-Key saved it first, or the
+            # sweeper gave this one up as abandoned (it took longer than its grace).
+            earlier = await self._order(order_id)
+            if earlier.reason == domain.ABANDONED:
+                raise UpstreamUnavailable("the checkout took too long and was abandoned")
+            return earlier, False
+        # Saved: the order is accepted. Announcing it can fail (the broker may be down);
+        # the sweeper announces it again until payments answers.
         try:
-            # Listed first: a listed id whose order never got saved is skipped on read.
-            await update(
-                self._state,
-                domain.history_key(user_id),
-                History,
-                lambda h: _with_order(h, order_id),
-            )
-            await self._state.save_with_event(
-                domain.order_key(order_id),
-                order.model_dump_json().encode(),
-                None,
-                ORDER_CREATED_TYPE,
-                event,
-            )
+            await self._announce_created(event)
         except Exception:
-            # No order, no event: give the held stock back before failing.
-            await self._release(order_id)
-            raise
+            log.warning("order-created not published yet; the sweeper will", exc_info=True)
         return order, True
 
     async def _priced_lines(self, user_id: str) -> list[OrderLine]:
@@ -174,18 +182,18 @@ class OrdersService:
             raise UpstreamUnavailable(f"catalog refused the reservation: {response.status_code}")
 
     async def _release(self, order_id: str) -> None:
-        try:
-            await self._send(self._catalog, "DELETE", f"/reservations/{order_id}")
-        except UpstreamUnavailable:
-            log.exception("could not release the stock of order %s", order_id)
+        response = await self._send(self._catalog, "DELETE", f"/reservations/{order_id}")
+        if response.status_code not in (200, 204):
+            raise UpstreamUnavailable(f"catalog refused the release: {response.status_code}")
 
     # --- reads -----------------------------------------------------------------------
 
     async def get(self, user_id: str, order_id: str) -> Order:
-        entry = await self._state.get(domain.order_key(order_id))
-        order = Order.model_validate_json(entry.value) if entry else None
-        if order is None or order.user_id != user_id:
-            raise OrderNotFound(order_id)  # another user's order does not exist for you
+        """The user's order. Another user's order, and a checkout that was abandoned
+        before anyone was told of it, do not exist for the caller."""
+        order = await self._order(order_id)
+        if order.user_id != user_id or order.reason == domain.ABANDONED:
+            raise OrderNotFound(order_id)
         return order
 
     async def history(self, user_id: str) -> list[Order]:
@@ -193,15 +201,50 @@ class OrdersService:
         ids = History.model_validate_json(entry.value).order_ids if entry else []
         found = await self._state.get_many([domain.order_key(i) for i in ids])
         orders = [Order.model_validate_json(e.value) for e in found.values()]
-        return sorted(orders, key=lambda o: o.created_at, reverse=True)
+        shown = [o for o in orders if o.reason != domain.ABANDONED]
+        return sorted(shown, key=lambda o: o.created_at, reverse=True)
+
+    async def _order(self, order_id: str) -> Order:
+        entry = await self._state.get(domain.order_key(order_id))
+        if entry is None:
+            raise OrderNotFound(order_id)
+        return Order.model_validate_json(entry.value)
 
     # --- payment outcomes ------------------------------------------------------------
 
-    async def payment_succeeded(self, order_id: str, payment_id: str) -> None:
-        await self._transition(order_id, lambda o: domain.mark_paid(o, payment_id))
+    async def payment_succeeded(self, outcome: PaymentSucceeded) -> None:
+        """Raises OutcomeRefused when the event does not match the order and what
+        payments knows of it (amount, currency, payment id)."""
+        order = await self._order(outcome.order_id)
+        if (outcome.amount_cents, outcome.currency) != (order.total_cents, order.currency):
+            raise OutcomeRefused(
+                f"says {outcome.amount_cents} {outcome.currency} were paid for an order of "
+                f"{order.total_cents} {order.currency}"
+            )
+        record = await self._payment_record(outcome.order_id)
+        if record.status != "succeeded" or record.payment_id != outcome.payment_id:
+            raise OutcomeRefused(
+                f"payment {outcome.payment_id!r} is unknown to payments "
+                f"(it knows {record.status}, {record.payment_id!r})"
+            )
+        if (record.amount_cents, record.currency) != (order.total_cents, order.currency):
+            raise OutcomeRefused(f"payments charged {record.amount_cents} {record.currency}")
+        await self._transition(outcome.order_id, lambda o: domain.mark_paid(o, outcome.payment_id))
 
-    async def payment_failed(self, order_id: str, reason: str) -> None:
-        await self._transition(order_id, lambda o: domain.cancel(o, reason))
+    async def payment_failed(self, outcome: PaymentFailed) -> None:
+        """Raises OutcomeRefused unless payments knows the charge as declined."""
+        record = await self._payment_record(outcome.order_id)
+        if record.status != "declined":
+            raise OutcomeRefused(f"payments knows the charge as {record.status}, not declined")
+        await self._transition(outcome.order_id, lambda o: domain.cancel(o, outcome.reason))
+
+    async def _payment_record(self, order_id: str) -> PaymentRecord:
+        response = await self._send(self._payments, "GET", f"/payments/{order_id}")
+        if response.status_code == 404:
+            raise OutcomeRefused("payments has no charge for this order")
+        if response.status_code != 200:
+            raise UpstreamUnavailable(f"payments answered {response.status_code}")
+        return PaymentRecord.model_validate_json(response.content)
 
     async def _transition(self, order_id: str, rule: Callable[[Order], Order]) -> None:
         moved = False
@@ -219,22 +262,69 @@ class OrdersService:
         if moved:
             ORDERS_FINALISED.labels(order.status).inc()
             log.info("order %s", order.status)
-        # Published on every delivery, even when the state had already moved: the
-        # earlier publish may be the part that failed. Consumers are idempotent.
+        # Announced on every delivery, even when the state had already moved: the
+        # earlier announcement may be the part that failed. Consumers are idempotent.
+        await self._finish(order)
+
+    async def _finish(self, order: Order) -> None:
+        """Announce the final status, then forget the checkout: in this order, so that a
+        crash in between leaves it to the sweeper to announce again."""
         await self._publisher.publish(
             ORDER_STATUS_TOPIC,
             ORDER_STATUS_TYPE,
-            OrderStatusChanged(
-                order_id=order.order_id,
-                user_id=order.user_id,
-                email=order.email,
-                status=order.status,
-                total_cents=order.total_cents,
-                currency=order.currency,
-                lines=order.lines,
-                reason=order.reason,
-            ),
+            domain.status_event(order),
+            event_id=f"{order.order_id}.{order.status}",
         )
+        await self._in_flight.close(order.order_id)
+
+    async def _announce_created(self, event: OrderCreated) -> None:
+        await self._publisher.publish(
+            ORDER_CREATED_TOPIC, ORDER_CREATED_TYPE, event, event_id=f"{event.order_id}.created"
+        )
+
+    # --- the sweeper ---------------------------------------------------------------
+
+    async def sweep(self, grace: timedelta) -> int:
+        """Finish every checkout left open longer than `grace`; how many it touched.
+        Safe to run at any time, on any number of instances: every step is idempotent."""
+        swept = 0
+        for checkout in await self._in_flight.older_than(grace):
+            with use_case("orders.sweep", checkout.event.order_id):
+                try:
+                    await self._finish_open(checkout)
+                    swept += 1
+                except Exception:
+                    # The next sweep tries again; one stuck order must not block the rest.
+                    log.warning("could not finish the checkout yet", exc_info=True)
+        return swept
+
+    async def _finish_open(self, checkout: OpenCheckout) -> None:
+        order_id = checkout.event.order_id
+        entry = await self._state.get(domain.order_key(order_id))
+        if entry is None:
+            # Never saved: give the order id up for good (create-only, so a checkout still
+            # running cannot save it afterwards), then the stock it may hold.
+            abandoned = domain.abandoned(checkout.event)
+            if await self._state.create(
+                domain.order_key(order_id), abandoned.model_dump_json().encode()
+            ):
+                SWEPT.labels("abandoned").inc()
+                log.info("checkout abandoned: its order was never saved")
+            entry = await self._state.get(domain.order_key(order_id))
+            if entry is None:
+                raise UpstreamUnavailable("the abandoned order vanished")
+        order = Order.model_validate_json(entry.value)
+        if order.status is OrderStatus.PENDING:
+            SWEPT.labels("announced_again").inc()
+            # From the saved order: a retried checkout may have opened with other lines.
+            await self._announce_created(domain.created_event(order, checkout.event.payment_token))
+            return
+        if order.reason == domain.ABANDONED:
+            await self._release(order_id)
+            await self._in_flight.close(order_id)
+            return
+        SWEPT.labels("finished").inc()
+        await self._finish(order)
 
     # --- invocation ------------------------------------------------------------------
 
@@ -257,6 +347,15 @@ class OrdersService:
                 f"{app_id} answered {response.status_code} to {method} {path}"
             )
         return response.json()
+
+
+def _replayed(order: Order) -> Order:
+    if order.reason == domain.ABANDONED:
+        # An earlier try with this key failed and was given up; the caller never got it.
+        raise CheckoutRefused(
+            409, "an earlier checkout with this Idempotency-Key failed: send a new key"
+        )
+    return order
 
 
 def _with_order(history: History | None, order_id: str) -> History:

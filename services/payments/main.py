@@ -48,7 +48,9 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                 return
             async with dapr_client(settings, sidecar) as client:
                 timeout = settings.dapr_call_timeout_seconds
+                state = DaprStateStore(client, settings.statestore, timeout)
                 provider = SimulatedProvider(
+                    state,
                     settings.provider_latency_ms,
                     settings.provider_failure_rate,
                     random.Random(settings.provider_seed),  # noqa: S311 (picks outages only)
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
                     app,
                     settings,
                     Adapters(
-                        state=DaprStateStore(client, settings.statestore, timeout),
+                        state=state,
                         publisher=DaprPublisher(client, settings.pubsub, timeout),
                         secrets=DaprSecretStore(client, settings.secretstore, timeout),
                         provider=provider,

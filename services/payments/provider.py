@@ -5,6 +5,9 @@ import random
 import uuid
 from typing import Protocol
 
+from pydantic import BaseModel
+from shop_dapr import StateStore
+
 from payments.domain import Charged, ChargeResult, Declined, RefundResult
 
 
@@ -45,22 +48,51 @@ def luhn_valid(number: str) -> bool:
     return total % 10 == 0
 
 
+class LedgerEntry(BaseModel):
+    """One charge as the simulated provider remembers it, by idempotency key."""
+
+    payment_id: str | None = None
+    amount_cents: int = 0
+    decline_reason: str | None = None
+
+    @classmethod
+    def of(cls, result: ChargeResult) -> "LedgerEntry":
+        if isinstance(result, Charged):
+            return cls(payment_id=result.payment_id, amount_cents=result.amount_cents)
+        return cls(decline_reason=result.reason)
+
+    def result(self) -> ChargeResult:
+        if self.payment_id is not None:
+            return Charged(payment_id=self.payment_id, amount_cents=self.amount_cents)
+        return Declined(self.decline_reason or "declined")
+
+
+def ledger_key(idempotency_key: str) -> str:
+    return f"provider-charge:{idempotency_key}"
+
+
 class SimulatedProvider:
     """Stands in for a card processor. The payment token is the card number itself:
     "4242424242424242" (or any other valid number) succeeds, the cards above decline with
     their reason, and anything that is not a valid card number declines "invalid_card".
 
-    Charges are remembered by idempotency key, and refunds by payment, in memory: enough
-    for a simulator (a restart forgets them); a real provider keeps them on its side."""
+    Charges are remembered by idempotency key in `ledger` (the payments state store, keys
+    `provider-charge:<key>`), so that, like a real provider, it answers a repeated charge
+    with the first result even after the payments app restarted; the chaos suite reads
+    that ledger to count charges. Refunds are remembered in memory only."""
 
     def __init__(
-        self, latency_ms: int = 0, failure_rate: float = 0.0, rng: random.Random | None = None
+        self,
+        ledger: StateStore,
+        latency_ms: int = 0,
+        failure_rate: float = 0.0,
+        rng: random.Random | None = None,
     ) -> None:
+        self._ledger = ledger
         self._latency_seconds = latency_ms / 1000
         self._failure_rate = failure_rate
         # Not for security: it only decides which calls fail. Seed it to repeat a run.
         self._rng = rng or random.Random()  # noqa: S311
-        self.charges: dict[str, ChargeResult] = {}
         self._refunded: dict[str, tuple[int, int]] = {}  # payment id -> (charged, refunded)
 
     async def charge(
@@ -68,8 +100,9 @@ class SimulatedProvider:
     ) -> ChargeResult:
         # Any currency is accepted: the simulator converts nothing.
         await self._answer()
-        if idempotency_key in self.charges:
-            return self.charges[idempotency_key]
+        key = ledger_key(idempotency_key)
+        if (earlier := await self._ledger.get(key)) is not None:
+            return LedgerEntry.model_validate_json(earlier.value).result()
         result: ChargeResult
         if token in _DECLINING_CARDS:
             result = Declined(_DECLINING_CARDS[token])
@@ -77,8 +110,13 @@ class SimulatedProvider:
             result = Declined("invalid_card")
         else:
             result = Charged(payment_id=f"pay_{uuid.uuid4().hex}", amount_cents=amount_cents)
+        # First write wins: of two concurrent calls with one key, one charges.
+        if not await self._ledger.create(key, LedgerEntry.of(result).model_dump_json().encode()):
+            if (earlier := await self._ledger.get(key)) is None:
+                raise ProviderUnavailable("the simulated provider lost its own ledger entry")
+            return LedgerEntry.model_validate_json(earlier.value).result()
+        if isinstance(result, Charged):
             self._refunded[result.payment_id] = (amount_cents, 0)
-        self.charges[idempotency_key] = result
         return result
 
     async def refund(self, payment_id: str, amount_cents: int) -> RefundResult:

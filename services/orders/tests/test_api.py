@@ -1,15 +1,24 @@
 """Orders in-process: in-memory state and publisher, a MockTransport playing the
-sidecar in front of cart and catalog."""
+sidecar in front of cart, catalog and payments."""
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
-from shop_contracts.orders import ORDER_CREATED_TYPE, ORDER_STATUS_TOPIC, OrderCreated
+from fastapi import FastAPI
+from shop_contracts.orders import (
+    ORDER_CREATED_TOPIC,
+    ORDER_CREATED_TYPE,
+    ORDER_STATUS_TOPIC,
+    OrderCreated,
+)
 from shop_dapr import InMemoryPublisher, InMemoryStateStore
 
+from orders.inflight import SHARDS, Shard, shard_key
 from orders.main import Adapters, create_app
+from orders.service import OrdersService
 from orders.settings import Settings
 
 ALICE = {"X-User-Id": "alice", "X-User-Email": "alice@example.com"}
@@ -23,6 +32,9 @@ class FakeSidecar:
         self.stock = {"mug": 5, "candle": 5}
         self.held: dict[str, list[dict[str, object]]] = {}
         self.reserve_calls = 0
+        self.released: list[str] = []
+        # What payments knows, by order id (GET /payments/{order_id}).
+        self.payments: dict[str, dict[str, object]] = {}
         self.down = False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -54,9 +66,32 @@ class FakeSidecar:
             self.held[body["order_id"]] = body["items"]
             return httpx.Response(200, json={"status": "held"})
         if app == "catalog" and request.method == "DELETE":
-            self.held.pop(path.rsplit("/", 1)[1], None)
+            order_id = path.rsplit("/", 1)[1]
+            self.held.pop(order_id, None)
+            self.released.append(order_id)
             return httpx.Response(204)
+        if app == "payments" and path.startswith("/payments/"):
+            record = self.payments.get(path.rsplit("/", 1)[1])
+            return httpx.Response(200, json=record) if record else httpx.Response(404)
         return httpx.Response(404)
+
+    def charged(self, order_id: str, amount_cents: int = 2500, payment_id: str = "pay_1") -> None:
+        self.payments[order_id] = {
+            "order_id": order_id,
+            "status": "succeeded",
+            "currency": "EUR",
+            "amount_cents": amount_cents,
+            "payment_id": payment_id,
+        }
+
+    def declined(self, order_id: str) -> None:
+        self.payments[order_id] = {
+            "order_id": order_id,
+            "status": "declined",
+            "currency": "EUR",
+            "amount_cents": 0,
+            "decline_reason": "card_declined",
+        }
 
 
 @pytest.fixture
@@ -75,20 +110,31 @@ def publisher() -> InMemoryPublisher:
 
 
 @pytest.fixture
-async def client(
-    sidecar: FakeSidecar, state: InMemoryStateStore, publisher: InMemoryPublisher
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(), Adapters(state, publisher, httpx.MockTransport(sidecar.handle)))
+def app(sidecar: FakeSidecar, state: InMemoryStateStore, publisher: InMemoryPublisher) -> FastAPI:
+    return create_app(Settings(), Adapters(state, publisher, httpx.MockTransport(sidecar.handle)))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://orders") as c:
             yield c
 
 
-def payment_event(kind: str, order_id: str) -> dict[str, object]:
+@pytest.fixture
+def service(app: FastAPI, client: httpx.AsyncClient) -> OrdersService:
+    """The app's service (its lifespan is running: `client` started it)."""
+    service: OrdersService = app.state.service
+    return service
+
+
+def payment_event(
+    kind: str, order_id: str, amount_cents: int = 2500, payment_id: str = "pay_1"
+) -> dict[str, object]:
     data: dict[str, object] = {"order_id": order_id}
     if kind == "succeeded":
-        data |= {"payment_id": "pay_1", "amount_cents": 2500, "currency": "EUR"}
+        data |= {"payment_id": payment_id, "amount_cents": amount_cents, "currency": "EUR"}
     else:
         data |= {"payment_id": None, "reason": "card_declined"}
     return {
@@ -100,8 +146,21 @@ def payment_event(kind: str, order_id: str) -> dict[str, object]:
     }
 
 
-async def test_checkout_saves_the_order_and_its_event_together(
-    client: httpx.AsyncClient, state: InMemoryStateStore, sidecar: FakeSidecar
+def open_checkouts(state: InMemoryStateStore) -> dict[str, object]:
+    shards = [state.entries.get(shard_key(i)) for i in range(SHARDS)]
+    return {
+        order_id: checkout
+        for entry in shards
+        if entry is not None
+        for order_id, checkout in Shard.model_validate_json(entry.value).checkouts.items()
+    }
+
+
+async def test_checkout_saves_the_order_then_announces_it(
+    client: httpx.AsyncClient,
+    state: InMemoryStateStore,
+    sidecar: FakeSidecar,
+    publisher: InMemoryPublisher,
 ) -> None:
     response = await client.post("/orders", json=CARD, headers=ALICE)
     assert response.status_code == 201, response.text
@@ -111,26 +170,30 @@ async def test_checkout_saves_the_order_and_its_event_together(
     assert order["total_cents"] == 2500
     assert order["card_last4"] == "4242"
     assert "4242424242424242" not in json.dumps(order)
-    [(event_type, event)] = state.outbox
-    assert event_type == ORDER_CREATED_TYPE
+    [(topic, event_type, event)] = publisher.published
+    assert (topic, event_type) == (ORDER_CREATED_TOPIC, ORDER_CREATED_TYPE)
     assert isinstance(event, OrderCreated)
     assert (event.order_id, event.total_cents, event.payment_token) == (
         order["order_id"],
         2500,
         "4242424242424242",
     )
+    # Under an id of its own, so that announcing it again is recognised as a repeat.
+    assert publisher.ids == [f"{order['order_id']}.created"]
     assert sidecar.held[order["order_id"]] == [{"product_id": "mug", "quantity": 2}]
+    # Open until paid or cancelled: the sweeper would finish it after a crash.
+    assert list(open_checkouts(state)) == [order["order_id"]]
 
 
 async def test_same_idempotency_key_makes_one_order(
-    client: httpx.AsyncClient, state: InMemoryStateStore, sidecar: FakeSidecar
+    client: httpx.AsyncClient, publisher: InMemoryPublisher, sidecar: FakeSidecar
 ) -> None:
     headers = {**ALICE, "Idempotency-Key": "checkout-1"}
     first = await client.post("/orders", json=CARD, headers=headers)
     again = await client.post("/orders", json=CARD, headers=headers)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json() == again.json()
-    assert len(state.outbox) == 1
+    assert len(publisher.published) == 1
     assert sidecar.reserve_calls == 1
     other = await client.post("/orders", json=CARD, headers={**ALICE, "Idempotency-Key": "2"})
     assert other.json()["order_id"] != first.json()["order_id"]
@@ -143,15 +206,27 @@ async def test_empty_cart_is_422(client: httpx.AsyncClient, sidecar: FakeSidecar
     assert "cart is empty" in response.json()["detail"]
 
 
-async def test_out_of_stock_is_409_and_saves_nothing(
-    client: httpx.AsyncClient, sidecar: FakeSidecar, state: InMemoryStateStore
+async def test_out_of_stock_is_409_and_saves_no_order(
+    client: httpx.AsyncClient,
+    sidecar: FakeSidecar,
+    state: InMemoryStateStore,
+    publisher: InMemoryPublisher,
+    service: OrdersService,
 ) -> None:
     sidecar.cart[0]["quantity"] = 6
-    response = await client.post("/orders", json=CARD, headers=ALICE)
+    headers = {**ALICE, "Idempotency-Key": "too-many"}
+    response = await client.post("/orders", json=CARD, headers=headers)
     assert response.status_code == 409
     assert "only 5" in response.json()["detail"]
-    assert state.entries == {}
-    assert state.outbox == []
+    assert not any(key.startswith("order:") for key in state.entries)
+    assert publisher.published == []
+    # The sweeper gives the order id up; the same key then gets a refusal, not an order.
+    assert await service.sweep(timedelta(0)) == 1
+    assert open_checkouts(state) == {}
+    sidecar.cart[0]["quantity"] = 1
+    again = await client.post("/orders", json=CARD, headers=headers)
+    assert again.status_code == 409
+    assert "send a new key" in again.json()["detail"]
 
 
 async def test_product_no_longer_sold_is_409(
@@ -169,7 +244,7 @@ async def test_unreachable_services_are_503_and_save_nothing(
     sidecar.down = True
     response = await client.post("/orders", json=CARD, headers=ALICE)
     assert response.status_code == 503
-    assert state.entries == {}
+    assert state.entries == {}  # priced before anything is written
 
 
 @pytest.mark.parametrize(
@@ -202,9 +277,14 @@ async def test_history_and_privacy(client: httpx.AsyncClient) -> None:
 
 
 async def test_payment_success_marks_paid_and_announces_it_on_every_delivery(
-    client: httpx.AsyncClient, publisher: InMemoryPublisher
+    client: httpx.AsyncClient,
+    publisher: InMemoryPublisher,
+    sidecar: FakeSidecar,
+    state: InMemoryStateStore,
 ) -> None:
     order = (await client.post("/orders", json=CARD, headers=ALICE)).json()
+    publisher.published.clear()
+    sidecar.charged(order["order_id"])
     for _ in range(2):
         reply = await client.post(
             "/events/payments/payment-succeeded", json=payment_event("succeeded", order["order_id"])
@@ -214,12 +294,14 @@ async def test_payment_success_marks_paid_and_announces_it_on_every_delivery(
     assert (got["status"], got["payment_id"]) == ("paid", "pay_1")
     statuses = [(t, p.status) for t, _, p in publisher.published]  # type: ignore[attr-defined]
     assert statuses == [(ORDER_STATUS_TOPIC, "paid")] * 2
+    assert open_checkouts(state) == {}
 
 
 async def test_payment_failure_cancels_with_the_reason(
-    client: httpx.AsyncClient, publisher: InMemoryPublisher
+    client: httpx.AsyncClient, sidecar: FakeSidecar
 ) -> None:
     order = (await client.post("/orders", json=CARD, headers=ALICE)).json()
+    sidecar.declined(order["order_id"])
     await client.post(
         "/events/payments/payment-failed", json=payment_event("failed", order["order_id"])
     )
@@ -236,3 +318,120 @@ async def test_payment_failure_cancels_with_the_reason(
 async def test_unusable_events_are_dropped(client: httpx.AsyncClient, body: object) -> None:
     reply = await client.post("/events/payments/payment-succeeded", json=body)
     assert reply.json() == {"status": "DROP"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "known", "event_amount", "event_payment"),
+    [
+        ("succeeded", None, 2500, "pay_1"),  # payments never charged it
+        ("succeeded", "declined", 2500, "pay_1"),  # payments declined it
+        ("succeeded", "succeeded", 1, "pay_1"),  # not the order's amount
+        ("succeeded", "succeeded", 2500, "forged"),  # a payment payments does not know
+        ("failed", None, 0, ""),  # a decline payments never saw
+        ("failed", "succeeded", 0, ""),  # a decline of a charge that went through
+    ],
+)
+async def test_payment_events_that_do_not_match_are_dead_lettered_never_applied(
+    client: httpx.AsyncClient,
+    sidecar: FakeSidecar,
+    kind: str,
+    known: str | None,
+    event_amount: int,
+    event_payment: str,
+) -> None:
+    order = (await client.post("/orders", json=CARD, headers=ALICE)).json()
+    if known == "succeeded":
+        sidecar.charged(order["order_id"])
+    elif known == "declined":
+        sidecar.declined(order["order_id"])
+    event = payment_event(kind, order["order_id"], event_amount, event_payment)
+    reply = await client.post(f"/events/payments/payment-{kind}", json=event)
+    assert reply.json() == {"status": "DROP"}  # to the dead-letter topic
+    got = (await client.get(f"/orders/{order['order_id']}", headers=ALICE)).json()
+    assert got["status"] == "pending"
+    metrics = (await client.get("/metrics")).text
+    assert f'shop_payment_outcomes_refused_total{{topic="payments.payment-{kind}"}}' in metrics
+
+
+async def test_payments_unreachable_means_retry_later(
+    client: httpx.AsyncClient, sidecar: FakeSidecar
+) -> None:
+    order = (await client.post("/orders", json=CARD, headers=ALICE)).json()
+    sidecar.down = True
+    reply = await client.post(
+        "/events/payments/payment-succeeded", json=payment_event("succeeded", order["order_id"])
+    )
+    assert reply.json() == {"status": "RETRY"}
+
+
+async def test_an_order_whose_announcement_failed_is_announced_by_the_sweeper(
+    client: httpx.AsyncClient,
+    publisher: InMemoryPublisher,
+    service: OrdersService,
+    state: InMemoryStateStore,
+) -> None:
+    publisher.failure = RuntimeError("broker down")
+    response = await client.post("/orders", json=CARD, headers=ALICE)
+    assert response.status_code == 201  # saved: accepted, whatever the broker does
+    order_id = response.json()["order_id"]
+    assert await service.sweep(timedelta(seconds=60)) == 0  # still within its grace
+    publisher.failure = None
+    assert await service.sweep(timedelta(0)) == 1
+    [(topic, _, event)] = publisher.published
+    assert (topic, event.order_id) == (ORDER_CREATED_TOPIC, order_id)  # type: ignore[attr-defined]
+    assert publisher.ids == [f"{order_id}.created"]
+    assert list(open_checkouts(state)) == [order_id]  # until paid or cancelled
+
+
+async def test_a_settled_order_whose_announcement_failed_is_finished_by_the_sweeper(
+    client: httpx.AsyncClient,
+    publisher: InMemoryPublisher,
+    service: OrdersService,
+    sidecar: FakeSidecar,
+    state: InMemoryStateStore,
+) -> None:
+    order_id = (await client.post("/orders", json=CARD, headers=ALICE)).json()["order_id"]
+    sidecar.declined(order_id)
+    publisher.failure = RuntimeError("broker down")
+    with pytest.raises(RuntimeError):  # the sidecar would redeliver; say it never does
+        await client.post("/events/payments/payment-failed", json=payment_event("failed", order_id))
+    publisher.failure = None
+    publisher.published.clear()
+    publisher.ids.clear()
+    assert await service.sweep(timedelta(0)) == 1
+    [(topic, _, event)] = publisher.published
+    assert (topic, event.status) == (ORDER_STATUS_TOPIC, "cancelled")  # type: ignore[attr-defined]
+    assert publisher.ids == [f"{order_id}.cancelled"]
+    assert open_checkouts(state) == {}
+
+
+async def test_a_checkout_that_died_before_saving_is_abandoned_and_its_stock_released(
+    client: httpx.AsyncClient,
+    service: OrdersService,
+    sidecar: FakeSidecar,
+    state: InMemoryStateStore,
+    publisher: InMemoryPublisher,
+) -> None:
+    # The order's save fails after the stock was held (the process died, say).
+    failing_create = state.create
+
+    async def crash(key: str, value: bytes) -> bool:
+        if key.startswith("order:"):
+            raise ConnectionError("the state store went away")
+        return await failing_create(key, value)
+
+    state.create = crash  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        await client.post("/orders", json=CARD, headers={**ALICE, "Idempotency-Key": "k"})
+    state.create = failing_create  # type: ignore[method-assign]
+    [order_id] = sidecar.held
+
+    assert await service.sweep(timedelta(0)) == 1
+    assert sidecar.released == [order_id] and sidecar.held == {}
+    assert open_checkouts(state) == {}
+    assert publisher.published == []  # nobody was ever told of it
+    # Hidden from the buyer, and the id is taken: a late save of it cannot happen.
+    assert (await client.get(f"/orders/{order_id}", headers=ALICE)).status_code == 404
+    assert (await client.get("/orders", headers=ALICE)).json() == []
+    retry = await client.post("/orders", json=CARD, headers={**ALICE, "Idempotency-Key": "k"})
+    assert retry.status_code == 409

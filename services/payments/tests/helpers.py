@@ -3,9 +3,10 @@
 from datetime import UTC, datetime
 
 import httpx
+from shop_dapr import InMemoryStateStore
 
 from payments.domain import ChargeResult, RefundResult
-from payments.provider import ProviderUnavailable, SimulatedProvider
+from payments.provider import LedgerEntry, ProviderUnavailable, SimulatedProvider
 
 WEBHOOK_SECRET = "whsec_test_only"
 GOOD_CARD = "4242424242424242"
@@ -15,12 +16,22 @@ class Crash(Exception):
     """Stands for the process dying between the provider's answer and the record update."""
 
 
+def charges(ledger: InMemoryStateStore) -> list[ChargeResult]:
+    """What the simulated provider charged (or declined), from its ledger."""
+    return [
+        LedgerEntry.model_validate_json(entry.value).result()
+        for key, entry in ledger.entries.items()
+        if key.startswith("provider-charge:")
+    ]
+
+
 class CountingProvider:
     """The simulated provider behind switches a test flips: counts calls, can be down,
     can 'crash' the caller right after a charge went through."""
 
     def __init__(self) -> None:
-        self.simulator = SimulatedProvider()
+        self.ledger = InMemoryStateStore()
+        self.simulator = SimulatedProvider(self.ledger)
         self.charge_calls = 0
         self.refund_calls = 0
         self.down = False

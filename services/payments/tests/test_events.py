@@ -13,7 +13,7 @@ from shop_contracts.payments import (
 from shop_dapr import InMemoryPublisher, InMemoryStateStore
 
 from payments.domain import Charged
-from payments.tests.helpers import CountingProvider, Crash, deliver, order_created
+from payments.tests.helpers import CountingProvider, Crash, charges, deliver, order_created
 
 
 async def test_good_card_is_charged_and_announced(
@@ -98,7 +98,7 @@ async def test_charge_left_processing_by_a_crash_completes_without_charging_twic
         await deliver(client, event)
     assert (await client.get("/payments/o-1")).json()["status"] == "processing"
     assert publisher.published == []
-    [charged] = provider.simulator.charges.values()
+    [charged] = charges(provider.ledger)
     assert isinstance(charged, Charged)
 
     provider.crash_after_charge = False
@@ -107,7 +107,7 @@ async def test_charge_left_processing_by_a_crash_completes_without_charging_twic
     record = (await client.get("/payments/o-1")).json()
     assert record["status"] == "succeeded"
     assert record["payment_id"] == charged.payment_id
-    assert len(provider.simulator.charges) == 1
+    assert len(charges(provider.ledger)) == 1
     [(_, _, announced)] = publisher.published
     assert announced == PaymentSucceeded(
         order_id="o-1", payment_id=record["payment_id"], amount_cents=2500, currency="EUR"
@@ -126,7 +126,7 @@ async def test_provider_outage_asks_for_redelivery_then_succeeds(
     provider.down = False
     assert await deliver(client, event) == "SUCCESS"
     assert (await client.get("/payments/o-1")).json()["status"] == "succeeded"
-    assert len(provider.simulator.charges) == 1
+    assert len(charges(provider.ledger)) == 1
     assert [topic for topic, _, _ in publisher.published] == [PAYMENT_SUCCEEDED_TOPIC]
 
 

@@ -3,9 +3,11 @@
 import random
 
 import pytest
+from shop_dapr import InMemoryStateStore
 
 from payments.domain import Charged, Declined
 from payments.provider import ProviderUnavailable, RefundRejected, SimulatedProvider, luhn_valid
+from payments.tests.helpers import charges
 
 
 @pytest.mark.parametrize(
@@ -28,18 +30,22 @@ def test_luhn(number: str, valid: bool) -> None:
 
 
 async def test_same_idempotency_key_returns_the_first_charge() -> None:
-    provider = SimulatedProvider()
+    ledger = InMemoryStateStore()
+    provider = SimulatedProvider(ledger)
     first = await provider.charge("o-1", "4242424242424242", 500, "EUR")
     again = await provider.charge("o-1", "4242424242424242", 500, "EUR")
     other = await provider.charge("o-2", "4242424242424242", 500, "EUR")
     assert isinstance(first, Charged)
     assert again == first
     assert other != first
-    assert len(provider.charges) == 2
+    assert len(charges(ledger)) == 2
+
+    # A restarted provider process answers from the same ledger.
+    assert await SimulatedProvider(ledger).charge("o-1", "4242424242424242", 500, "EUR") == first
 
 
 async def test_decline_is_remembered_too() -> None:
-    provider = SimulatedProvider()
+    provider = SimulatedProvider(InMemoryStateStore())
     assert await provider.charge("o-1", "4000000000009995", 500, "EUR") == Declined(
         "insufficient_funds"
     )
@@ -49,7 +55,7 @@ async def test_decline_is_remembered_too() -> None:
 
 
 async def _outcomes(seed: int) -> list[bool]:
-    provider = SimulatedProvider(failure_rate=0.5, rng=random.Random(seed))
+    provider = SimulatedProvider(InMemoryStateStore(), failure_rate=0.5, rng=random.Random(seed))
     outcomes = []
     for key in range(20):
         try:
@@ -65,14 +71,15 @@ async def test_seeded_outages_repeat_and_charge_nothing() -> None:
     assert outcomes == await _outcomes(seed=7)
     assert True in outcomes and False in outcomes
 
-    down = SimulatedProvider(failure_rate=1.0)
+    ledger = InMemoryStateStore()
+    down = SimulatedProvider(ledger, failure_rate=1.0)
     with pytest.raises(ProviderUnavailable):
         await down.charge("o-1", "4242424242424242", 100, "EUR")
-    assert down.charges == {}
+    assert charges(ledger) == []
 
 
 async def test_refunds_are_counted_per_payment() -> None:
-    provider = SimulatedProvider()
+    provider = SimulatedProvider(InMemoryStateStore())
     charged = await provider.charge("o-1", "4242424242424242", 1000, "EUR")
     assert isinstance(charged, Charged)
 

@@ -10,21 +10,21 @@ from shop_dapr import InMemoryPublisher, InMemoryStateStore
 from payments.domain import ChargeDisputed
 from payments.provider import SimulatedProvider
 from payments.service import PaymentService
-from payments.tests.helpers import CountingProvider, deliver, order_created
+from payments.tests.helpers import CountingProvider, charges, deliver, order_created
 
 
 async def test_concurrent_deliveries_charge_once(
     client: httpx.AsyncClient, publisher: InMemoryPublisher, provider: CountingProvider
 ) -> None:
     # Latency makes both deliveries wait on the provider at the same time.
-    provider.simulator = SimulatedProvider(latency_ms=5)
+    provider.simulator = SimulatedProvider(provider.ledger, latency_ms=5)
     event = order_created("o-1")
 
     replies = await asyncio.gather(deliver(client, event), deliver(client, event))
 
     assert list(replies) == ["SUCCESS", "SUCCESS"]
     assert provider.charge_calls == 2
-    assert len(provider.simulator.charges) == 1
+    assert len(charges(provider.ledger)) == 1
     [(_, _, first), (_, _, second)] = publisher.published
     assert first == second
 
