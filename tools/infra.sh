@@ -34,7 +34,13 @@ services_for() { # <profile>
 # --- process bookkeeping ------------------------------------------------------------
 
 pid_of() { [[ -f "$PIDS/$1.pid" ]] && cat "$PIDS/$1.pid" || true; }
-alive() { local pid; pid="$(pid_of "$1")"; [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; }
+# A killed daemon stays a zombie until init reaps it, and kill -0 succeeds on a zombie:
+# look at its state too, or a restart right after a kill would find it "running".
+alive() {
+  local pid
+  pid="$(pid_of "$1")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]]
+}
 
 port_free_or_die() { # <service> <port>
   local holder
@@ -64,7 +70,9 @@ wait_until() { # <service> <seconds> <command...>; SHOP_START_TIMEOUT overrides 
 spawn() { # <service> <command...>: start in the background, detached from this shell
   local name="$1"
   shift
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # Without the caller's other descriptors: a daemon that inherited, say, the lock of a
+  # `flock` around this script would hold that lock for as long as it runs.
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   echo $! >"$PIDS/$name.pid"
 }
 
@@ -89,9 +97,15 @@ start_redis() {
     apt_install redis-server
   fi
   mkdir -p "$DATA_DIR/redis"
+  # Durable (docs/reliability/durability.md): every write goes to the append-only file
+  # (appendonlydir/ under `dir`) before Redis answers it, so a killed redis-server loses
+  # nothing it acknowledged while the disk keeps up; the file is fsynced once a second,
+  # so an OS crash or power loss may lose the last second or two. No RDB snapshots: the
+  # AOF is the one copy. This file is rewritten on every start, `dir` is kept: a restart
+  # replays the same AOF.
   (
     umask 077
-    printf 'port %s\nbind 127.0.0.1\nprotected-mode yes\ndir %s\nrequirepass %s\nappendonly no\nsave ""\n' \
+    printf 'port %s\nbind 127.0.0.1\nprotected-mode yes\ndir %s\nrequirepass %s\nappendonly yes\nappendfsync everysec\nsave ""\n' \
       "$REDIS_PORT" "$DATA_DIR/redis" "$(secret redis-password)" >"$DATA_DIR/redis/redis.conf"
   )
   spawn redis redis-server "$DATA_DIR/redis/redis.conf"
@@ -169,6 +183,10 @@ start_kafka() {
   ensure_kafka_jars
   local data="$DATA_DIR/kafka" props="$DATA_DIR/kafka/server.properties"
   mkdir -p "$data"
+  # One node, so one replica of everything, written down rather than left to defaults.
+  # A message is acknowledged (acks=all, Dapr's default) once in the broker's log, in the
+  # page cache: a killed broker loses none of it; an OS crash may lose what the kernel
+  # had not yet written back (docs/reliability/durability.md).
   cat >"$props" <<EOF
 process.roles=broker,controller
 node.id=1
@@ -179,7 +197,10 @@ controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$data/logs
 num.partitions=16
+default.replication.factor=1
 offsets.topic.replication.factor=1
+min.insync.replicas=1
+unclean.leader.election.enable=false
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1

@@ -11,7 +11,7 @@ from shop_dapr.invoke import pooled_client
 from shop_dapr.platform import serve_platform
 
 from gateway import api, events
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, verified_user_id
 from gateway.domain import RateLimiter, TtlCache
 from gateway.edge import BodyLimit, RateLimit
 from gateway.service import ProductReader, Upstream, UpstreamUnavailable
@@ -51,7 +51,7 @@ def create_app(
     app.include_router(events.router)
     app.add_exception_handler(UpstreamUnavailable, api.upstream_unavailable)
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-    app.add_middleware(RateLimit, limiter=limiter)
+    app.add_middleware(RateLimit, limiter=limiter, verified_user=verified_user_id)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Installed after the limits, so it wraps them: refused requests are measured too.
     # Clients call the public API directly; only the sidecar delivers events. The

@@ -11,7 +11,8 @@ class Settings(SidecarSettings):
     # Product pages are cached and evicted by catalog.product-changed events; the TTL
     # bounds staleness should an event be lost.
     product_cache_ttl_seconds: float = Field(default=60.0, ge=0)
-    # Per client (bearer token, else address): sustained requests per second, and burst.
+    # Per client (the user of a verified token, else the peer address): sustained
+    # requests per second, and burst.
     rate_limit_per_second: float = Field(default=50.0, gt=0)
     rate_limit_burst: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -65,6 +66,31 @@ class Passwords:
         return self._hasher.check_needs_rehash(password_hash)
 
 
+class KeyedLock:
+    """One asyncio lock per key, held only while someone holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        """How many keys are held or awaited."""
+        return len(self._locks)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class IdentityService:
     def __init__(
         self,
@@ -81,6 +107,7 @@ class IdentityService:
         # Checked against when the email is unknown, so that answering "no such user"
         # takes as long as "wrong password" and timing does not reveal who is registered.
         self._decoy_hash = decoy_hash
+        self._registering = KeyedLock()
 
     @classmethod
     async def create(
@@ -98,6 +125,18 @@ class IdentityService:
 
     async def register(self, registration: Registration) -> Profile:
         """Raises EmailTaken if the address already belongs to a user."""
+        # A create-only write of a key that exists fails, and the sidecar retries a failed
+        # state write with backoff (stateRetry, components/common/resiliency.yaml) before
+        # saying so: ~2.5 s a duplicate, and a few at once outlasted the gateway's 3 s
+        # invoke timeout (503). So: read first, and write only an address nobody holds.
+        # Registrations of one address in this process take turns, so that the second
+        # reads what the first wrote instead of racing it to the store.
+        async with self._registering.hold(registration.email):
+            if await self._state.get(email_key(registration.email)) is not None:
+                raise EmailTaken(registration.email)
+            return await self._register_new(registration)
+
+    async def _register_new(self, registration: Registration) -> Profile:
         # Hashed before the email is claimed, to keep the claim-to-record window short.
         password_hash = await self._passwords.hash(registration.password)
         user = User(
@@ -108,7 +147,7 @@ class IdentityService:
         )
         # The index entry is written create-only, first: of two concurrent registrations
         # of one address exactly one wins it, and only the winner writes a user record.
-        if not await self._state.create(email_key(user.email), user.user_id.encode()):
+        if not await self._claim(user):
             raise EmailTaken(user.email)
         try:
             await self._state.save(user_key(user.user_id), user.model_dump_json().encode())
@@ -117,6 +156,28 @@ class IdentityService:
             await self._state.delete(email_key(user.email))
             raise
         return user.profile()
+
+    async def _claim(self, user: User) -> bool:
+        """Write the address's index entry naming `user` unless it exists; True if it
+        names `user` now.
+
+        Two instances of identity can still race for one new address (both read it
+        absent): the loser's create-only write pays the sidecar's retries (~2.5 s, up
+        to ~3.4 s, near the gateway's 3 s budget) before it fails. A failed or refused
+        write is judged by a re-read: held by another user is taken (409); held by us
+        is a write that landed after all (a retry refused by our own first attempt);
+        absent is a real failure, raised."""
+        key, mine = email_key(user.email), user.user_id.encode()
+        try:
+            if await self._state.create(key, mine):
+                return True
+        except Exception:
+            holder = await self._state.get(key)
+            if holder is None:
+                raise
+        else:
+            holder = await self._state.get(key)
+        return holder is not None and holder.value == mine
 
     async def issue_token(self, email: str, password: str) -> AccessToken:
         """Raises InvalidCredentials, alike for an unknown address and a wrong password."""

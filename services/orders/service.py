@@ -2,6 +2,7 @@
 invocation, the order saved and then announced (order-created), payment events move it
 on, and the sweeper finishes what a crash left half done (docs/reliability)."""
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -289,14 +290,20 @@ class OrdersService:
         Safe to run at any time, on any number of instances: every step is idempotent."""
         swept = 0
         for checkout in await self._in_flight.older_than(grace):
-            with use_case("orders.sweep", checkout.event.order_id):
-                try:
-                    await self._finish_open(checkout)
-                    swept += 1
-                except Exception:
-                    # The next sweep tries again; one stuck order must not block the rest.
-                    log.warning("could not finish the checkout yet", exc_info=True)
+            # A task of its own per order: its log context (the order id) ends with it.
+            if await asyncio.create_task(self._sweep_one(checkout)):
+                swept += 1
         return swept
+
+    async def _sweep_one(self, checkout: OpenCheckout) -> bool:
+        with use_case("orders.sweep", checkout.event.order_id):
+            try:
+                await self._finish_open(checkout)
+            except Exception:
+                # The next sweep tries again; one stuck order must not block the rest.
+                log.warning("could not finish the checkout yet", exc_info=True)
+                return False
+        return True
 
     async def _finish_open(self, checkout: OpenCheckout) -> None:
         order_id = checkout.event.order_id

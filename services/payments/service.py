@@ -53,8 +53,12 @@ class PaymentService:
         key = state_key(order.order_id)
         # Written before the provider is asked: a delivery that finds this record knows a
         # charge may exist and must not start another one.
+        # Read first: a create-only write of an existing key is an error the sidecar
+        # retries with backoff (seconds), and redeliveries are common.
         start = ChargeRecord.processing(order.order_id, order.currency)
-        if not await self._state.create(key, start.model_dump_json().encode()):
+        if await self._state.get(key) is not None or not await self._state.create(
+            key, start.model_dump_json().encode()
+        ):
             log.info("order %s delivered again: resuming its charge record", order.order_id)
         record, etag = await self.get(order.order_id)
         if record.status is ChargeStatus.PROCESSING:

@@ -99,13 +99,18 @@ def test_checkout_is_paid_receipted_and_pushed_live(
 
 
 def test_declined_card_cancels_and_gives_stock_back(
-    shopper: Shopper, product: str, gateway: Sidecar
+    shopper: Shopper, product: str, gateway: Sidecar, shop: dict[str, Sidecar]
 ) -> None:
     shopper.put_in_cart(product, 3)
-    placed = shopper.check_out(card=DECLINED)
-    assert placed.status_code == 201, placed.text
-    order_id = placed.json()["order_id"]
-    assert available(gateway.app_url, product) == 2  # held while payment runs
+    # Payments held back, so that the hold can be seen: a decline takes milliseconds.
+    shop["payments"].pause_app()
+    try:
+        placed = shopper.check_out(card=DECLINED)
+        assert placed.status_code == 201, placed.text
+        order_id = placed.json()["order_id"]
+        assert available(gateway.app_url, product) == 2  # held while payment runs
+    finally:
+        shop["payments"].resume_app()
 
     cancelled = shopper.order_when(order_id, "cancelled")
     assert cancelled["reason"] == "card_declined"

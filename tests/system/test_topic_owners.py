@@ -73,7 +73,9 @@ def test_a_forged_payment_through_the_owners_sidecar_is_refused(
             lambda: refused_outcomes(shop["orders"]) >= before + 1,
             "orders to refuse the forged payment of the wrong amount",
         )
-        assert shopper.get(f"/api/v1/orders/{order['order_id']}").json()["status"] == "pending"
+        # Read from orders' own store: the gateway's order page also asks payments.
+        stored = shop["orders"].api.get(f"/v1.0/state/statestore/order:{order['order_id']}")
+        assert stored.json()["status"] == "pending"
     finally:
         shop["payments"].resume_app()
     eventually(

@@ -10,6 +10,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from shop_auth import Claims, JwtVerifier
 from shop_contracts.identity import JWT_AUDIENCE, JWT_ISSUER
 
 from gateway.main import create_app
@@ -270,3 +271,62 @@ async def test_abusive_client_gets_429_with_retry_after(sidecar: FakeSidecar) ->
         assert (await client.get("/api/v1/products/mug", headers=bearer())).status_code == 200
         # Health checks are never limited.
         assert (await client.get("/healthz")).status_code == 204
+
+
+def made_up_token() -> str:
+    """Looks like one of ours (EdDSA, a known key id) but is signed with another key."""
+    return token(Ed25519PrivateKey.generate(), sub=f"u-{uuid.uuid4().hex}")
+
+
+async def test_made_up_tokens_share_their_address_bucket(sidecar: FakeSidecar) -> None:
+    async for client in serve(sidecar, Settings(rate_limit_per_second=1, rate_limit_burst=3)):
+        forged = [
+            bearer(made_up_token()),
+            bearer(uuid.uuid4().hex),
+            {"Authorization": "Bearer " + "not.a.jwt"},
+            bearer(token(exp=int(time.time()) - 3600)),
+        ]
+        codes = [(await client.get("/api/v1/products/mug", headers=h)).status_code for h in forged]
+        assert codes == [200, 200, 200, 429]
+        # The address's own requests, token or none, wait with them.
+        assert (await client.get("/api/v1/products/mug")).status_code == 429
+        refused = await client.get("/api/v1/orders", headers=bearer(made_up_token()))
+        assert refused.status_code == 429
+
+
+async def test_verified_users_behind_one_address_have_their_own_buckets(
+    sidecar: FakeSidecar,
+) -> None:
+    async for client in serve(sidecar, Settings(rate_limit_per_second=1, rate_limit_burst=3)):
+        alice, bob = bearer(token(sub="alice")), bearer(token(sub="bob"))
+        # The address's bucket is spent by anonymous requests first.
+        anonymous = [(await client.get("/api/v1/products/mug")).status_code for _ in range(4)]
+        assert anonymous == [200, 200, 200, 429]
+        for user in (alice, bob):
+            codes = [
+                (await client.get("/api/v1/products/mug", headers=user)).status_code
+                for _ in range(4)
+            ]
+            assert codes == [200, 200, 200, 429]
+        # A new token of the same user is the same bucket.
+        again = await client.get("/api/v1/products/mug", headers=bearer(token(sub="alice")))
+        assert again.status_code == 429
+
+
+async def test_a_request_verifies_its_token_once(
+    sidecar: FakeSidecar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    verify = JwtVerifier.verify
+
+    def counting(self: JwtVerifier, raw: str) -> Claims:
+        calls.append(raw)
+        return verify(self, raw)
+
+    monkeypatch.setattr(JwtVerifier, "verify", counting)
+    async for client in serve(sidecar, Settings()):
+        assert (await client.get("/api/v1/orders/o1", headers=bearer())).status_code == 200
+        forged = await client.get("/api/v1/orders/o1", headers=bearer(made_up_token()))
+        assert forged.status_code == 401
+        assert "signature invalid" in forged.json()["detail"]
+    assert len(calls) == 2
