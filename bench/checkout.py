@@ -2,7 +2,7 @@
 concurrency through the gateway; a checkout is complete when its order is paid. The
 order's own `updated_at` (set when it became paid) ends its latency, so the driver does
 not poll while the load runs. Checkouts go through the whole choreography: cart and
-catalog by invocation, the outbox, payments, the payment events, notifications.
+catalog by invocation, order-created, payments, the payment events, notifications.
 
 The driver is Python (each checkout needs its own buyer's token), so its CPU time is
 reported beside the result: a saturated driver would show there.
