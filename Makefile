@@ -4,7 +4,7 @@ PROFILE ?= redis
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 
-.PHONY: run test test-unit test-system bench lint runtime deps infra-up infra-down infra-status doctor health clean
+.PHONY: run test test-unit test-system chaos bench lint runtime deps infra-up infra-down infra-status doctor health clean
 
 run: runtime deps            ## the shop on PROFILE (default redis), in the foreground
 	PROFILE=$(PROFILE) tools/run.sh
@@ -21,11 +21,17 @@ test: runtime deps lint       ## everything: lint, unit tests, system tests on e
 	.venv/bin/python -m pytest bench/tests
 
 test-unit: deps
-	.venv/bin/python -m pytest libs services tools/tests tests/deploy k8s/tests
+	.venv/bin/python -m pytest libs services tools/tests tests/deploy tests/chaos/tests k8s/tests
 
 test-system: runtime deps     ## system tests on one PROFILE
 	tools/infra.sh up $(PROFILE)
 	.venv/bin/python -m pytest tests/system --profile $(PROFILE)
+
+# Several minutes: every app, sidecar, broker, store, placement and scheduler is killed
+# in turn while 200 buyers check out (tests/chaos). Exits non-zero when a check fails.
+chaos: runtime deps           ## the chaos suite on PROFILE, written to docs/reliability/<PROFILE>.json
+	tools/infra.sh up $(PROFILE)
+	.venv/bin/python -m tests.chaos --profile $(PROFILE) --buyers 200 --kills all
 
 lint: deps
 	.venv/bin/ruff check .

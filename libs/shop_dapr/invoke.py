@@ -1,8 +1,10 @@
 """Service invocation: plain HTTP through the caller's own sidecar."""
 
+from typing import TypeVar
+
 import httpx
 from httpx_aiohttp import AiohttpTransport
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from shop_dapr.sidecar import SidecarSettings
 from shop_dapr.telemetry import trace_client
@@ -41,3 +43,61 @@ def pooled_client(
         transport=transport or AiohttpTransport(limits=limits, trust_env=False),
     )
     return trace_client(client)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Unavailable(RuntimeError):
+    """The app could not be reached through the sidecar, or failed (a 5xx, or an answer
+    its caller cannot use): nothing the caller did wrong; try again later (503)."""
+
+
+class Invoker:
+    """One way to call another app: by its id, through this process's own sidecar (the
+    pooled client of `sidecar_http_client`: the sidecar's token and the deadline are set
+    there, once)."""
+
+    def __init__(self, sidecar: httpx.AsyncClient) -> None:
+        self._sidecar = sidecar
+
+    async def request(
+        self,
+        app_id: str,
+        method: str,
+        path: str,
+        *,
+        json: object | None = None,
+        content: bytes | None = None,
+        params: httpx.QueryParams | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """The app's answer, whatever its status below 500; no answer, or a 5xx, raises
+        Unavailable."""
+        try:
+            response = await self._sidecar.request(
+                method,
+                path,
+                json=json,
+                content=content,
+                params=params,
+                headers={**(headers or {}), "dapr-app-id": app_id},
+            )
+        except httpx.TransportError as exc:
+            raise Unavailable(f"{app_id} unreachable through the sidecar: {exc!r}") from exc
+        if response.status_code >= 500:
+            raise Unavailable(f"{app_id} failed: {method} {path} answered {response.status_code}")
+        return response
+
+    async def call(
+        self, app_id: str, method: str, path: str, answer: type[M], *, json: object | None = None
+    ) -> M:
+        """The app's 200 answer as `answer`; any other answer raises Unavailable (use
+        `request` where a 4xx means something to the caller)."""
+        response = await self.request(app_id, method, path, json=json)
+        if response.status_code != 200:
+            raise Unavailable(f"{app_id} answered {response.status_code} to {method} {path}")
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise Unavailable(f"{app_id} answered {method} {path} with an unusable body") from exc

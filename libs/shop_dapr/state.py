@@ -38,7 +38,7 @@ class StateStore(Protocol):
         """Write `value`. With an ETag, only if the stored entry still carries it; with a
         TTL, the store forgets the entry that many seconds after this write."""
 
-    async def create(self, key: str, value: bytes) -> bool:
+    async def create(self, key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
         """Write `value` only if `key` is absent (first write wins); False if it exists."""
 
     async def delete(self, key: str, etag: str | None = None) -> None: ...
@@ -103,13 +103,16 @@ class DaprStateStore:
                 raise ETagMismatch(key) from exc
             raise
 
-    async def create(self, key: str, value: bytes) -> bool:
+    async def create(self, key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
         # First-write without an ETag writes only an absent key. Stores word the refusal
         # differently (and not as an ETag error), so a failure is judged by a re-read.
         options = StateOptions(concurrency=Concurrency.first_write)
+        metadata = {"ttlInSeconds": str(ttl_seconds)} if ttl_seconds else {}
         try:
             async with asyncio.timeout(self._timeout):
-                await self._client.save_state(self._store, key, value, options=options)
+                await self._client.save_state(
+                    self._store, key, value, options=options, state_metadata=metadata
+                )
         except (grpc.RpcError, DaprInternalError):
             if await self.get(key) is not None:
                 return False
@@ -140,10 +143,10 @@ class InMemoryStateStore:
     async def get_many(self, keys: Sequence[str]) -> dict[str, StateEntry]:
         return {key: self.entries[key] for key in keys if key in self.entries}
 
-    async def create(self, key: str, value: bytes) -> bool:
+    async def create(self, key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
         if key in self.entries:
             return False
-        await self.save(key, value)
+        await self.save(key, value, ttl_seconds=ttl_seconds)
         return True
 
     def _check(self, key: str, etag: str | None) -> None:

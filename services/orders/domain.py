@@ -70,30 +70,15 @@ def cancel(order: Order, reason: str) -> Order:
     )
 
 
+# The events carry the order's own fields (and ignore the rest of them).
+
+
 def created_event(order: Order, payment_token: str) -> OrderCreated:
-    return OrderCreated(
-        order_id=order.order_id,
-        user_id=order.user_id,
-        email=order.email,
-        lines=order.lines,
-        total_cents=order.total_cents,
-        currency=order.currency,
-        payment_token=payment_token,
-        created_at=order.created_at,
-    )
+    return OrderCreated.model_validate({**order.model_dump(), "payment_token": payment_token})
 
 
 def status_event(order: Order) -> OrderStatusChanged:
-    return OrderStatusChanged(
-        order_id=order.order_id,
-        user_id=order.user_id,
-        email=order.email,
-        status=order.status,
-        total_cents=order.total_cents,
-        currency=order.currency,
-        lines=order.lines,
-        reason=order.reason,
-    )
+    return OrderStatusChanged.model_validate(order.model_dump())
 
 
 def abandoned(event: OrderCreated) -> Order:

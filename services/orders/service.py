@@ -219,8 +219,8 @@ class OrdersService:
         order = await self._order(outcome.order_id)
         if (outcome.amount_cents, outcome.currency) != (order.total_cents, order.currency):
             raise OutcomeRefused(
-                f"says {outcome.amount_cents} {outcome.currency} were paid for an order of "
-                f"{order.total_cents} {order.currency}"
+                f"says {outcome.amount_cents} cents {outcome.currency} were paid for an "
+                f"order of {order.total_cents} cents {order.currency}"
             )
         record = await self._payment_record(outcome.order_id)
         if record.status != "succeeded" or record.payment_id != outcome.payment_id:
@@ -229,7 +229,7 @@ class OrdersService:
                 f"(it knows {record.status}, {record.payment_id!r})"
             )
         if (record.amount_cents, record.currency) != (order.total_cents, order.currency):
-            raise OutcomeRefused(f"payments charged {record.amount_cents} {record.currency}")
+            raise OutcomeRefused(f"payments charged {record.amount_cents} cents {record.currency}")
         await self._transition(outcome.order_id, lambda o: domain.mark_paid(o, outcome.payment_id))
 
     async def payment_failed(self, outcome: PaymentFailed) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+from shop_dapr.health import READINESS_TOPIC
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ("redis", "kafka-postgres")
@@ -52,7 +53,7 @@ def test_every_app_that_loads_the_broker_is_limited_to_what_it_owns(profile: str
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_each_subscriber_may_publish_its_dead_letter_topics_and_nothing_else(
+def test_each_app_may_publish_its_dead_letter_topics_and_the_probe_and_nothing_else(
     profile: str,
 ) -> None:
     scopes = publishing_scopes(pubsub(profile))
@@ -62,5 +63,6 @@ def test_each_subscriber_may_publish_its_dead_letter_topics_and_nothing_else(
         dead_letters[app].add(subscription["spec"]["deadLetterTopic"])
     for app, topics in scopes.items():
         owned = {topic for topic, owner in OWNERS.items() if owner == app}
-        # Its sidecar publishes there when it gives a message up (docs/dapr-traps.md).
-        assert topics == owned | dead_letters[app], app
+        # Its sidecar publishes there when it gives a message up (docs/dapr-traps.md);
+        # readiness probes the broker with a publish nobody receives.
+        assert topics == owned | dead_letters[app] | {READINESS_TOPIC}, app

@@ -76,6 +76,8 @@ class Sidecar:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     # Where each process's output starts in its (appended) log.
     log_starts: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    # The command line of each process, so that restart() can repeat it exactly.
+    commands: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -154,6 +156,7 @@ class Sidecar:
         path = LOGS / f"{self.log_prefix}-{self.app_id}-{name}.log"
         log = path.open("ab")
         self.log_starts[name] = (path, log.tell())
+        self.commands[name] = args
         # Every sidecar runs from the repository root: component paths are relative to it.
         self.processes[name] = subprocess.Popen(
             args, cwd=ROOT, env=self._env, stdout=log, stderr=log
@@ -167,6 +170,20 @@ class Sidecar:
 
     def start_sidecar(self) -> None:
         self._spawn("daprd", self.daprd_args())
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the "app" or the "daprd" process, as a crash would, and reap it. It
+        stays in `processes` (exited) until restart()."""
+        process = self.processes[name]
+        process.kill()
+        process.wait(timeout=15)
+
+    def restart(self, name: str) -> None:
+        """Start the "app" or the "daprd" process again with the very command, environment
+        and ports it had, its output appended to the same log."""
+        if self.processes[name].poll() is None:
+            raise RuntimeError(f"{self.app_id}'s {name} is still running: kill() it first")
+        self._spawn(name, self.commands[name])
 
     def pause_app(self) -> None:
         """Freeze the app (SIGSTOP): it accepts connections but never answers."""

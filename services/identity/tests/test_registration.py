@@ -27,11 +27,11 @@ class SidecarLikeStore(InMemoryStateStore):
         super().__init__()
         self.creates: list[str] = []
 
-    async def create(self, key: str, value: bytes) -> bool:
+    async def create(self, key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
         self.creates.append(key)
         if key in self.entries:
             raise RuntimeError("failed saving state: key already exists (after 3 retries)")
-        return await super().create(key, value)
+        return await super().create(key, value, ttl_seconds)
 
 
 @asynccontextmanager
@@ -87,11 +87,11 @@ class RacedStore(InMemoryStateStore):
         super().__init__()
         self.outcome = outcome
 
-    async def create(self, key: str, value: bytes) -> bool:
+    async def create(self, key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
         if key == EMAIL_KEY and key not in self.entries:
             await self.save(key, self.OTHER)
         if self.outcome == "refused":  # DaprStateStore.create re-read and saw it taken
-            return await super().create(key, value)
+            return await super().create(key, value, ttl_seconds)
         if self.outcome == "timeout":  # the call outlived its deadline
             raise TimeoutError
         raise RuntimeError("failed saving state")
@@ -114,8 +114,8 @@ class LateWriteStore(InMemoryStateStore):
     """The create-only write lands, but its caller hears a failure (a timeout, or a
     retry refused because of the attempt that landed)."""
 
-    async def create(self, key: str, value: bytes) -> bool:
-        await super().create(key, value)
+    async def create(self, key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
+        await super().create(key, value, ttl_seconds)
         raise TimeoutError
 
 
@@ -132,7 +132,7 @@ async def test_a_claim_that_landed_despite_an_error_registers_the_user(
 
 
 class BrokenStore(InMemoryStateStore):
-    async def create(self, key: str, value: bytes) -> bool:
+    async def create(self, key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
         raise RuntimeError("state store down")
 
 

@@ -415,10 +415,10 @@ async def test_a_checkout_that_died_before_saving_is_abandoned_and_its_stock_rel
     # The order's save fails after the stock was held (the process died, say).
     failing_create = state.create
 
-    async def crash(key: str, value: bytes) -> bool:
+    async def crash(key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
         if key.startswith("order:"):
             raise ConnectionError("the state store went away")
-        return await failing_create(key, value)
+        return await failing_create(key, value, ttl_seconds)
 
     state.create = crash  # type: ignore[method-assign]
     with pytest.raises(ConnectionError):

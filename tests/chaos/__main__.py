@@ -1,0 +1,56 @@
+"""`python -m tests.chaos --profile <p> [--buyers N] [--kills all|short] [--out path]`:
+starts the shop, runs the chaos suite against it, writes the report (JSON) and exits
+non-zero when a check failed. The profile's backing services must be up
+(`tools/infra.sh up <profile>`; `make chaos` does it)."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tests.chaos.kills import SCHEDULES
+from tests.chaos.run import Plan, print_verdict, run_chaos, write_report
+from tests.chaos.shop import check_ready_to_start, start_shop, stop_shop
+from tests.system.launcher import PROFILES, ROOT
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__)
+    parser.add_argument("--profile", required=True, choices=PROFILES)
+    parser.add_argument("--buyers", type=int, default=Plan.buyers)
+    parser.add_argument("--kills", choices=SCHEDULES, default=Plan.kills)
+    parser.add_argument("--out", type=Path, help="default: docs/reliability/<profile>.json")
+    parser.add_argument(
+        "--rate", type=float, help="buyers a second (default: spread over the kill schedule)"
+    )
+    parser.add_argument(
+        "--settle-deadline",
+        type=float,
+        default=Plan.settle_deadline,
+        help="seconds after the last restart for every order to settle",
+    )
+    args = parser.parse_args(argv)
+    out = args.out or ROOT / "docs" / "reliability" / f"{args.profile}.json"
+    plan = Plan(
+        profile=args.profile,
+        buyers=args.buyers,
+        kills=args.kills,
+        rate=args.rate,
+        settle_deadline=args.settle_deadline,
+    )
+
+    check_ready_to_start(args.profile)
+    admin_token = json.loads((ROOT / ".data" / "secrets.json").read_text())["catalog-admin-token"]
+    print(f"starting the shop on {args.profile} (logs: .data/logs/chaos-*.log)", flush=True)
+    shop = start_shop(args.profile)
+    try:
+        report = run_chaos(shop, plan, admin_token)
+    finally:
+        stop_shop(shop)
+    write_report(report, out)
+    print_verdict(report, out)
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The shop the CLI runs: every service beside its own daprd (the system tests'
+launcher), on the profile's backing services, which must be up already."""
+
+import socket
+
+from tests.system.launcher import PORTS, SERVICES, Sidecar, start_together
+
+# What each profile needs listening (tools/infra.sh starts them).
+NEEDS = {
+    "redis": ("REDIS_PORT", "SENTRY_PORT", "PLACEMENT_PORT", "SCHEDULER_PORT", "SMTP_PORT"),
+    "kafka-postgres": (
+        "KAFKA_PORT",
+        "POSTGRES_PORT",
+        "SENTRY_PORT",
+        "PLACEMENT_PORT",
+        "SCHEDULER_PORT",
+        "SMTP_PORT",
+    ),
+}
+# `make run`'s daprd for the gateway: its apps would share app ids and consumer groups.
+MAKE_RUN_PORT = 3600
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def check_ready_to_start(profile: str) -> None:
+    missing = [name for name in NEEDS[profile] if not listening(int(PORTS[name]))]
+    if missing:
+        raise SystemExit(
+            f"profile '{profile}' needs {', '.join(missing)} listening: "
+            f"run `tools/infra.sh up {profile}` (or `make chaos PROFILE={profile}`)"
+        )
+    if listening(MAKE_RUN_PORT):
+        raise SystemExit(
+            f"a shop from `make run` is running (port {MAKE_RUN_PORT}): its services would "
+            "take this run's events; stop it first"
+        )
+
+
+def start_shop(profile: str) -> dict[str, Sidecar]:
+    def start(sidecars: dict[str, Sidecar]) -> None:
+        for app_id, sidecar in sidecars.items():
+            sidecar.start(f"{app_id}.main:create_app")
+        for sidecar in sidecars.values():
+            sidecar.wait_ready(timeout=90)
+
+    return start_together(
+        lambda: {app_id: Sidecar(app_id, profile, log_prefix="chaos") for app_id in SERVICES},
+        start,
+    )
+
+
+def stop_shop(shop: dict[str, Sidecar]) -> None:
+    for sidecar in shop.values():
+        sidecar.stop()

@@ -1,0 +1,29 @@
+"""The chaos suite, short (tests/chaos; `make chaos` runs it in full): tens of buyers
+check out while the orders app, the payments sidecar and the broker are killed and
+restarted in turn, and forged payment events are published. Every accepted order must
+settle, none be charged twice or paid by a forgery, and the stock must add up. Runs after
+the other system tests (conftest.RUN_LAST): it kills what they use."""
+
+import pytest
+
+from tests.chaos.kills import wait_shop_ready
+from tests.chaos.run import Plan, print_verdict, run_chaos, write_report
+from tests.system.launcher import ROOT, Sidecar
+
+pytestmark = pytest.mark.system
+
+
+@pytest.mark.timeout(280)
+def test_every_order_settles_once_while_processes_are_killed(
+    shop: dict[str, Sidecar], profile: str, secrets: dict[str, str]
+) -> None:
+    plan = Plan(profile, buyers=40, kills="short", forgeries=4)
+    try:
+        report = run_chaos(shop, plan, secrets["catalog-admin-token"])
+    finally:
+        # Every killed process was restarted: the session's later tests need them ready.
+        wait_shop_ready(shop)
+    path = ROOT / ".data" / "chaos" / f"{profile}.json"
+    write_report(report, path)
+    print_verdict(report, path)
+    assert report["passed"], "\n".join([*report["failures"], f"the report: {path}"])
