@@ -1,4 +1,5 @@
-"""Thin typed adapters over the Dapr building blocks, and in-memory fakes for unit tests.
+"""Thin typed adapters over the Dapr building blocks (in-memory fakes for unit tests are
+in shop_dapr.testing).
 
 Services depend on the protocols (`StateStore`, `Publisher`, `SecretStore`) and get the
 Dapr-backed implementations from their composition root (`main.create_app`).
@@ -6,8 +7,8 @@ Dapr-backed implementations from their composition root (`main.create_app`).
 
 from shop_dapr.cloudevents import CloudEvent, TopicReply, parse_event
 from shop_dapr.invoke import sidecar_http_client
-from shop_dapr.pubsub import DaprPublisher, InMemoryPublisher, Publisher
-from shop_dapr.secrets import DaprSecretStore, InMemorySecretStore, SecretNotFound, SecretStore
+from shop_dapr.pubsub import DaprPublisher, Publisher
+from shop_dapr.secrets import DaprSecretStore, SecretNotFound, SecretStore
 from shop_dapr.sidecar import (
     SidecarSettings,
     SidecarUnavailable,
@@ -17,7 +18,6 @@ from shop_dapr.sidecar import (
 from shop_dapr.state import (
     DaprStateStore,
     ETagMismatch,
-    InMemoryStateStore,
     StateEntry,
     StateStore,
     TooMuchContention,
@@ -30,9 +30,6 @@ __all__ = [
     "DaprSecretStore",
     "DaprStateStore",
     "ETagMismatch",
-    "InMemoryPublisher",
-    "InMemorySecretStore",
-    "InMemoryStateStore",
     "Publisher",
     "SecretNotFound",
     "SecretStore",

@@ -2,7 +2,6 @@
 
 import asyncio
 import html
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import grpc
@@ -46,18 +45,3 @@ def _as_html(text: str) -> str:
     # plain-text body keeps its line breaks, and text from the data (a product name, say)
     # cannot inject markup into the mail.
     return f"<pre>{html.escape(text)}</pre>"
-
-
-@dataclass(frozen=True)
-class Mail:
-    to: str
-    subject: str
-    body: str
-
-
-@dataclass
-class InMemoryMailSender:
-    sent: list[Mail] = field(default_factory=list)
-
-    async def send(self, to: str, subject: str, body: str) -> None:
-        self.sent.append(Mail(to, subject, body))

@@ -1,4 +1,4 @@
-"""An unreachable sidecar or component is a 503 that says so, not an opaque 500."""
+"""An unreachable sidecar, component or app is a 503 that says so, not an opaque 500."""
 
 import logging
 
@@ -6,6 +6,8 @@ import grpc
 from dapr.clients.exceptions import DaprInternalError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from shop_dapr.invoke import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -24,5 +26,5 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 
 def answer_outages_with_503(app: FastAPI) -> None:
-    for error in (grpc.RpcError, DaprInternalError, TimeoutError):
+    for error in (grpc.RpcError, DaprInternalError, TimeoutError, Unavailable):
         app.add_exception_handler(error, _unavailable)

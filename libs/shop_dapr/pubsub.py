@@ -1,7 +1,6 @@
 """Publishing typed events through the sidecar's pub/sub component."""
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from dapr.aio.clients import DaprClient
@@ -38,19 +37,3 @@ class DaprPublisher:
                 data_content_type="application/json",
                 publish_metadata=attributes,
             )
-
-
-@dataclass
-class InMemoryPublisher:
-    published: list[tuple[str, str, BaseModel]] = field(default_factory=list)
-    ids: list[str | None] = field(default_factory=list)
-    # Set to an exception to make every publish fail with it (a broker outage).
-    failure: Exception | None = None
-
-    async def publish(
-        self, topic: str, event_type: str, payload: BaseModel, event_id: str | None = None
-    ) -> None:
-        if self.failure is not None:
-            raise self.failure
-        self.published.append((topic, event_type, payload))
-        self.ids.append(event_id)

@@ -35,14 +35,3 @@ class DaprSecretStore:
         if name in response.secret:
             return response.secret[name]
         raise SecretNotFound(f"secret '{name}' has no key '{name}' in store '{self._store}'")
-
-
-class InMemorySecretStore:
-    def __init__(self, secrets: dict[str, str]) -> None:
-        self._secrets = secrets
-
-    async def get(self, name: str) -> str:
-        try:
-            return self._secrets[name]
-        except KeyError:
-            raise SecretNotFound(f"secret '{name}' is not in the fake store") from None

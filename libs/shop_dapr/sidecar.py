@@ -12,7 +12,8 @@ from pydantic_settings import BaseSettings
 
 
 class SidecarSettings(BaseSettings):
-    """The ports `dapr run` (and the test launcher) hand to every app, as env variables."""
+    """Where the sidecar is (the ports `dapr run` and the test launcher hand to every app,
+    as env variables), and what it serves."""
 
     dapr_http_port: int = Field(default=3500, ge=1, le=65535)
     dapr_grpc_port: int = Field(default=50001, ge=1, le=65535)
@@ -24,6 +25,12 @@ class SidecarSettings(BaseSettings):
     # with every call it makes to the app, and the app refuses calls without it.
     dapr_api_token: SecretStr | None = None
     app_api_token: SecretStr | None = None
+    # The components' names, the same in every profile (components/).
+    statestore: str = "statestore"
+    pubsub: str = "pubsub"
+    secretstore: str = "secretstore"
+    mail_binding: str = "smtp"
+    mail_from: str = "shop@localhost"
     # Where the app sends its spans (Zipkin's /api/v2/spans); none: made, not exported.
     # The variable is OpenTelemetry's own name for it.
     otel_exporter_zipkin_endpoint: AnyHttpUrl | None = None

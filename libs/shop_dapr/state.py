@@ -2,7 +2,6 @@
 read-modify-write (`update`); and an in-memory fake with the same ETag rules."""
 
 import asyncio
-import itertools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -127,43 +126,6 @@ class DaprStateStore:
             if _is_etag_error(exc):
                 raise ETagMismatch(key) from exc
             raise
-
-
-class InMemoryStateStore:
-    """The fake for unit tests: same ETag rules as Dapr, TTLs recorded (not enforced)."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, StateEntry] = {}
-        self.ttls: dict[str, int] = {}
-        self._etags = itertools.count(1)
-
-    async def get(self, key: str) -> StateEntry | None:
-        return self.entries.get(key)
-
-    async def get_many(self, keys: Sequence[str]) -> dict[str, StateEntry]:
-        return {key: self.entries[key] for key in keys if key in self.entries}
-
-    async def create(self, key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
-        if key in self.entries:
-            return False
-        await self.save(key, value, ttl_seconds=ttl_seconds)
-        return True
-
-    def _check(self, key: str, etag: str | None) -> None:
-        if etag is not None and (key not in self.entries or self.entries[key].etag != etag):
-            raise ETagMismatch(key)
-
-    async def save(
-        self, key: str, value: bytes, etag: str | None = None, ttl_seconds: int | None = None
-    ) -> None:
-        self._check(key, etag)
-        self.entries[key] = StateEntry(value=value, etag=str(next(self._etags)))
-        if ttl_seconds:
-            self.ttls[key] = ttl_seconds
-
-    async def delete(self, key: str, etag: str | None = None) -> None:
-        self._check(key, etag)
-        self.entries.pop(key, None)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -3,19 +3,15 @@ user in headers; only the gateway may invoke this service (dapr-config.yaml)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response, status
 from pydantic import BaseModel, Field
 from shop_contracts.common import USER_EMAIL_HEADER, USER_ID_HEADER, UserId
+from shop_dapr.app import provided
 
 from orders.domain import Order
-from orders.service import CheckoutRefused, OrderNotFound, OrdersService, UpstreamUnavailable
+from orders.service import CheckoutRefused, OrderNotFound, OrdersService
 
 router = APIRouter()
-
-
-async def get_service(request: Request) -> OrdersService:
-    service: OrdersService = request.app.state.service
-    return service
 
 
 async def current_user(
@@ -27,7 +23,7 @@ async def current_user(
     return user_id, email
 
 
-ServiceDep = Annotated[OrdersService, Depends(get_service)]
+ServiceDep = Annotated[OrdersService, Depends(provided(OrdersService))]
 UserDep = Annotated[tuple[str, str], Depends(current_user)]
 
 
@@ -55,8 +51,6 @@ async def checkout(
         order, created = await service.checkout(user_id, email, body.payment_token, idempotency_key)
     except CheckoutRefused as exc:
         raise HTTPException(exc.status_code, exc.detail) from None
-    except UpstreamUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     if not created:
         response.status_code = status.HTTP_200_OK
     return order

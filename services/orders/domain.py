@@ -97,11 +97,3 @@ def abandoned(event: OrderCreated) -> Order:
         created_at=event.created_at,
         updated_at=now,
     )
-
-
-def order_key(order_id: str) -> str:
-    return f"order:{order_id}"
-
-
-def history_key(user_id: str) -> str:
-    return f"orders-of:{user_id}"

@@ -11,12 +11,13 @@ from shop_contracts.payments import (
     PaymentSucceeded,
 )
 from shop_dapr import TopicReply, parse_event
+from shop_dapr.invoke import Unavailable
 from shop_dapr.metrics import PAYMENT_OUTCOMES_REFUSED
 from shop_dapr.subscriber import EventBody
 
 from orders.api import ServiceDep
 from orders.domain import InvalidTransition
-from orders.service import OrderNotFound, OutcomeRefused, UpstreamUnavailable
+from orders.service import OrderNotFound, OutcomeRefused
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", include_in_schema=False)
@@ -54,7 +55,7 @@ async def _apply(topic: str, order_id: str, outcome: Awaitable[None]) -> dict[st
         # Cannot get better by retrying; a paid-after-cancel needs a refund (see README).
         log.error("payment outcome for order %s not applied: %s", order_id, exc)
         return TopicReply.DROP.body()
-    except UpstreamUnavailable as exc:
+    except Unavailable as exc:
         # payments could not be asked whether the event is true: ask again later.
         log.warning("payment outcome for order %s not checked yet: %s", order_id, exc)
         return TopicReply.RETRY.body()

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from shop_contracts.orders import OrderCreated
-from shop_dapr import StateStore, update
+from shop_dapr.repository import Repository
 
 SHARDS = 16
 
@@ -32,17 +32,13 @@ class Shard(BaseModel):
     checkouts: dict[str, OpenCheckout] = {}
 
 
-def shard_key(index: int) -> str:
-    return f"open-checkouts:{index}"
-
-
 def shard_of(order_id: str) -> str:
-    return shard_key(zlib.crc32(order_id.encode()) % SHARDS)
+    return str(zlib.crc32(order_id.encode()) % SHARDS)
 
 
 class InFlight:
-    def __init__(self, state: StateStore) -> None:
-        self._state = state
+    def __init__(self, shards: Repository[Shard]) -> None:
+        self._shards = shards
 
     async def open(self, event: OrderCreated) -> None:
         """Record the checkout; a retry of it (same order id) replaces the entry, and
@@ -53,7 +49,7 @@ class InFlight:
             shard = shard or Shard()
             return Shard(checkouts={**shard.checkouts, event.order_id: entry})
 
-        await update(self._state, shard_of(event.order_id), Shard, add)
+        await self._shards.update(shard_of(event.order_id), add)
 
     async def close(self, order_id: str) -> None:
         def remove(shard: Shard | None) -> Shard:
@@ -61,16 +57,16 @@ class InFlight:
                 return shard or Shard()
             return Shard(checkouts={k: v for k, v in shard.checkouts.items() if k != order_id})
 
-        await update(self._state, shard_of(order_id), Shard, remove)
+        await self._shards.update(shard_of(order_id), remove)
 
     async def older_than(self, age: timedelta) -> list[OpenCheckout]:
         """The checkouts opened more than `age` ago, oldest first."""
-        entries = await self._state.get_many([shard_key(i) for i in range(SHARDS)])
+        shards = await self._shards.get_many([str(i) for i in range(SHARDS)])
         cutoff = datetime.now(UTC) - age
         found = [
             checkout
-            for entry in entries.values()
-            for checkout in Shard.model_validate_json(entry.value).checkouts.values()
+            for shard in shards.values()
+            for checkout in shard.checkouts.values()
             if checkout.opened_at < cutoff
         ]
         return sorted(found, key=lambda c: c.opened_at)

@@ -5,9 +5,9 @@ on, and the sweeper finishes what a crash left half done (docs/reliability)."""
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
 from pydantic import BaseModel
 from shop_contracts.cart import Cart
 from shop_contracts.catalog import LookupResponse, ReservationItem, ReserveRequest
@@ -22,13 +22,15 @@ from shop_contracts.orders import (
     OrderStatus,
 )
 from shop_contracts.payments import PaymentFailed, PaymentRecord, PaymentSucceeded
-from shop_dapr import Publisher, StateStore, update
+from shop_dapr import Publisher
+from shop_dapr.app import Dapr
+from shop_dapr.invoke import Invoker, Unavailable
 from shop_dapr.metrics import CHECKOUTS, ORDERS_FINALISED, SWEPT
 from shop_dapr.usecase import use_case
 
 from orders import domain
 from orders.domain import Order
-from orders.inflight import InFlight, OpenCheckout
+from orders.inflight import InFlight, OpenCheckout, Shard
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,6 @@ class CheckoutRefused(Exception):
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
-
-
-class UpstreamUnavailable(RuntimeError):
-    pass
 
 
 class OrderNotFound(LookupError):
@@ -59,23 +57,23 @@ class History(BaseModel):
     order_ids: list[str] = []
 
 
+@dataclass(frozen=True)
+class Peers:
+    """The app ids orders calls."""
+
+    cart: str
+    catalog: str
+    payments: str
+
+
 class OrdersService:
-    def __init__(
-        self,
-        state: StateStore,
-        publisher: Publisher,
-        sidecar: httpx.AsyncClient,
-        cart_app_id: str,
-        catalog_app_id: str,
-        payments_app_id: str,
-    ) -> None:
-        self._state = state
-        self._publisher = publisher
-        self._sidecar = sidecar
-        self._cart = cart_app_id
-        self._catalog = catalog_app_id
-        self._payments = payments_app_id
-        self._in_flight = InFlight(state)
+    def __init__(self, dapr: Dapr, peers: Peers) -> None:
+        self._orders = dapr.repository(Order, "order")
+        self._histories = dapr.repository(History, "orders-of")
+        self._in_flight = InFlight(dapr.repository(Shard, "open-checkouts"))
+        self._publisher: Publisher = dapr.publisher
+        self._invoker: Invoker = dapr.invoker
+        self._peers = peers
 
     # --- checkout --------------------------------------------------------------------
 
@@ -99,9 +97,8 @@ class OrdersService:
     async def _checkout(
         self, order_id: str, user_id: str, email: str, payment_token: str
     ) -> tuple[Order, bool]:
-        existing = await self._state.get(domain.order_key(order_id))
-        if existing is not None:
-            return _replayed(Order.model_validate_json(existing.value)), False
+        if (existing := await self._orders.get(order_id)) is not None:
+            return _replayed(existing), False
 
         lines = await self._priced_lines(user_id)
         order = Order(
@@ -121,17 +118,13 @@ class OrdersService:
         await self._in_flight.open(event)
         await self._reserve(order_id, lines)
         # Listed first: a listed id whose order never got saved is skipped on read.
-        await update(
-            self._state, domain.history_key(user_id), History, lambda h: _with_order(h, order_id)
-        )
-        if not await self._state.create(
-            domain.order_key(order_id), order.model_dump_json().encode()
-        ):
+        await self._histories.update(user_id, lambda h: _with_order(h, order_id))
+        if not await self._orders.create(order_id, order):
             # A concurrent checkout with the same Idempotency-Key saved it first, or the
             # sweeper gave this one up as abandoned (it took longer than its grace).
             earlier = await self._order(order_id)
             if earlier.reason == domain.ABANDONED:
-                raise UpstreamUnavailable("the checkout took too long and was abandoned")
+                raise Unavailable("the checkout took too long and was abandoned")
             return earlier, False
         # Saved: the order is accepted. Announcing it can fail (the broker may be down);
         # the sweeper announces it again until payments answers.
@@ -142,17 +135,16 @@ class OrdersService:
         return order, True
 
     async def _priced_lines(self, user_id: str) -> list[OrderLine]:
-        cart = Cart.model_validate(await self._call(self._cart, "GET", f"/carts/{user_id}"))
+        cart = await self._invoker.call(self._peers.cart, "GET", f"/carts/{user_id}", Cart)
         if not cart.lines:
             raise CheckoutRefused(422, "your cart is empty: add products before checking out")
         # Prices come from the catalog now, not from what the cart showed earlier.
-        found = LookupResponse.model_validate(
-            await self._call(
-                self._catalog,
-                "POST",
-                "/products:lookup",
-                json={"ids": [line.product_id for line in cart.lines]},
-            )
+        found = await self._invoker.call(
+            self._peers.catalog,
+            "POST",
+            "/products:lookup",
+            LookupResponse,
+            json={"ids": [line.product_id for line in cart.lines]},
         )
         if found.missing:
             raise CheckoutRefused(
@@ -174,18 +166,20 @@ class OrdersService:
             order_id=order_id,
             items=[ReservationItem(product_id=x.product_id, quantity=x.quantity) for x in lines],
         )
-        response = await self._send(
-            self._catalog, "POST", "/reservations", json=request.model_dump()
+        response = await self._invoker.request(
+            self._peers.catalog, "POST", "/reservations", json=request.model_dump()
         )
         if response.status_code == 409:
             raise CheckoutRefused(409, response.json().get("detail", "not enough stock"))
         if response.status_code != 200:
-            raise UpstreamUnavailable(f"catalog refused the reservation: {response.status_code}")
+            raise Unavailable(f"catalog refused the reservation: {response.status_code}")
 
     async def _release(self, order_id: str) -> None:
-        response = await self._send(self._catalog, "DELETE", f"/reservations/{order_id}")
+        response = await self._invoker.request(
+            self._peers.catalog, "DELETE", f"/reservations/{order_id}"
+        )
         if response.status_code not in (200, 204):
-            raise UpstreamUnavailable(f"catalog refused the release: {response.status_code}")
+            raise Unavailable(f"catalog refused the release: {response.status_code}")
 
     # --- reads -----------------------------------------------------------------------
 
@@ -198,18 +192,15 @@ class OrdersService:
         return order
 
     async def history(self, user_id: str) -> list[Order]:
-        entry = await self._state.get(domain.history_key(user_id))
-        ids = History.model_validate_json(entry.value).order_ids if entry else []
-        found = await self._state.get_many([domain.order_key(i) for i in ids])
-        orders = [Order.model_validate_json(e.value) for e in found.values()]
-        shown = [o for o in orders if o.reason != domain.ABANDONED]
+        history = await self._histories.get(user_id) or History()
+        found = await self._orders.get_many(history.order_ids)
+        shown = [o for o in found.values() if o.reason != domain.ABANDONED]
         return sorted(shown, key=lambda o: o.created_at, reverse=True)
 
     async def _order(self, order_id: str) -> Order:
-        entry = await self._state.get(domain.order_key(order_id))
-        if entry is None:
+        if (order := await self._orders.get(order_id)) is None:
             raise OrderNotFound(order_id)
-        return Order.model_validate_json(entry.value)
+        return order
 
     # --- payment outcomes ------------------------------------------------------------
 
@@ -240,11 +231,11 @@ class OrdersService:
         await self._transition(outcome.order_id, lambda o: domain.cancel(o, outcome.reason))
 
     async def _payment_record(self, order_id: str) -> PaymentRecord:
-        response = await self._send(self._payments, "GET", f"/payments/{order_id}")
+        response = await self._invoker.request(self._peers.payments, "GET", f"/payments/{order_id}")
         if response.status_code == 404:
             raise OutcomeRefused("payments has no charge for this order")
         if response.status_code != 200:
-            raise UpstreamUnavailable(f"payments answered {response.status_code}")
+            raise Unavailable(f"payments answered {response.status_code}")
         return PaymentRecord.model_validate_json(response.content)
 
     async def _transition(self, order_id: str, rule: Callable[[Order], Order]) -> None:
@@ -259,7 +250,7 @@ class OrdersService:
             return changed
 
         with use_case("orders.settle", order_id):
-            order = await update(self._state, domain.order_key(order_id), Order, change)
+            order = await self._orders.update(order_id, change)
         if moved:
             ORDERS_FINALISED.labels(order.status).inc()
             log.info("order %s", order.status)
@@ -307,20 +298,14 @@ class OrdersService:
 
     async def _finish_open(self, checkout: OpenCheckout) -> None:
         order_id = checkout.event.order_id
-        entry = await self._state.get(domain.order_key(order_id))
-        if entry is None:
+        order = await self._orders.get(order_id)
+        if order is None:
             # Never saved: give the order id up for good (create-only, so a checkout still
             # running cannot save it afterwards), then the stock it may hold.
-            abandoned = domain.abandoned(checkout.event)
-            if await self._state.create(
-                domain.order_key(order_id), abandoned.model_dump_json().encode()
-            ):
+            if await self._orders.create(order_id, domain.abandoned(checkout.event)):
                 SWEPT.labels("abandoned").inc()
                 log.info("checkout abandoned: its order was never saved")
-            entry = await self._state.get(domain.order_key(order_id))
-            if entry is None:
-                raise UpstreamUnavailable("the abandoned order vanished")
-        order = Order.model_validate_json(entry.value)
+            order = await self._order(order_id)
         if order.status is OrderStatus.PENDING:
             SWEPT.labels("announced_again").inc()
             # From the saved order: a retried checkout may have opened with other lines.
@@ -332,28 +317,6 @@ class OrdersService:
             return
         SWEPT.labels("finished").inc()
         await self._finish(order)
-
-    # --- invocation ------------------------------------------------------------------
-
-    async def _send(
-        self, app_id: str, method: str, path: str, json: object | None = None
-    ) -> httpx.Response:
-        try:
-            return await self._sidecar.request(
-                method, path, headers={"dapr-app-id": app_id}, json=json
-            )
-        except httpx.TransportError as exc:
-            raise UpstreamUnavailable(f"{app_id} unreachable through the sidecar: {exc!r}") from exc
-
-    async def _call(
-        self, app_id: str, method: str, path: str, json: object | None = None
-    ) -> object:
-        response = await self._send(app_id, method, path, json)
-        if response.status_code != 200:
-            raise UpstreamUnavailable(
-                f"{app_id} answered {response.status_code} to {method} {path}"
-            )
-        return response.json()
 
 
 def _replayed(order: Order) -> Order:

@@ -2,8 +2,6 @@ from shop_dapr import SidecarSettings
 
 
 class Settings(SidecarSettings):
-    statestore: str = "statestore"
-    pubsub: str = "pubsub"
     cart_app_id: str = "cart"
     catalog_app_id: str = "catalog"
     payments_app_id: str = "payments"

@@ -3,7 +3,8 @@
 import pytest
 from pydantic import BaseModel
 
-from shop_dapr import InMemoryStateStore, TooMuchContention, update
+from shop_dapr import TooMuchContention, update
+from shop_dapr.testing import InMemoryStateStore
 
 
 class Counter(BaseModel):

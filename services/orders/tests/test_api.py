@@ -14,10 +14,11 @@ from shop_contracts.orders import (
     ORDER_STATUS_TOPIC,
     OrderCreated,
 )
-from shop_dapr import InMemoryPublisher, InMemoryStateStore
+from shop_dapr.app import provided_by
+from shop_dapr.testing import InMemoryPublisher, InMemoryStateStore, fake_dapr
 
-from orders.inflight import SHARDS, Shard, shard_key
-from orders.main import Adapters, create_app
+from orders.inflight import SHARDS, Shard
+from orders.main import create_app
 from orders.service import OrdersService
 from orders.settings import Settings
 
@@ -111,7 +112,9 @@ def publisher() -> InMemoryPublisher:
 
 @pytest.fixture
 def app(sidecar: FakeSidecar, state: InMemoryStateStore, publisher: InMemoryPublisher) -> FastAPI:
-    return create_app(Settings(), Adapters(state, publisher, httpx.MockTransport(sidecar.handle)))
+    return create_app(
+        Settings(), fake_dapr(state=state, publisher=publisher, sidecar=sidecar.handle)
+    )
 
 
 @pytest.fixture
@@ -125,8 +128,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def service(app: FastAPI, client: httpx.AsyncClient) -> OrdersService:
     """The app's service (its lifespan is running: `client` started it)."""
-    service: OrdersService = app.state.service
-    return service
+    return provided_by(app, OrdersService)
 
 
 def payment_event(
@@ -147,7 +149,7 @@ def payment_event(
 
 
 def open_checkouts(state: InMemoryStateStore) -> dict[str, object]:
-    shards = [state.entries.get(shard_key(i)) for i in range(SHARDS)]
+    shards = [state.entries.get(f"open-checkouts:{i}") for i in range(SHARDS)]
     return {
         order_id: checkout
         for entry in shards

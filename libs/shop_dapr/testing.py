@@ -1,0 +1,119 @@
+"""In-memory fakes of the Dapr building blocks, for unit tests only: the same rules
+(ETags, first write wins) without a sidecar. Production code never imports this."""
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+from pydantic import BaseModel
+
+from shop_dapr.app import Dapr
+from shop_dapr.bindings import MailSender
+from shop_dapr.invoke import Invoker
+from shop_dapr.pubsub import Publisher
+from shop_dapr.secrets import SecretNotFound, SecretStore
+from shop_dapr.state import ETagMismatch, StateEntry, StateStore
+
+
+class InMemoryStateStore:
+    """Same ETag rules as Dapr; TTLs recorded (not enforced)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, StateEntry] = {}
+        self.ttls: dict[str, int] = {}
+        self._etags = itertools.count(1)
+
+    async def get(self, key: str) -> StateEntry | None:
+        return self.entries.get(key)
+
+    async def get_many(self, keys: Sequence[str]) -> dict[str, StateEntry]:
+        return {key: self.entries[key] for key in keys if key in self.entries}
+
+    async def create(self, key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
+        if key in self.entries:
+            return False
+        await self.save(key, value, ttl_seconds=ttl_seconds)
+        return True
+
+    def _check(self, key: str, etag: str | None) -> None:
+        if etag is not None and (key not in self.entries or self.entries[key].etag != etag):
+            raise ETagMismatch(key)
+
+    async def save(
+        self, key: str, value: bytes, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
+        self._check(key, etag)
+        self.entries[key] = StateEntry(value=value, etag=str(next(self._etags)))
+        if ttl_seconds:
+            self.ttls[key] = ttl_seconds
+
+    async def delete(self, key: str, etag: str | None = None) -> None:
+        self._check(key, etag)
+        self.entries.pop(key, None)
+
+
+@dataclass
+class InMemoryPublisher:
+    published: list[tuple[str, str, BaseModel]] = field(default_factory=list)
+    ids: list[str | None] = field(default_factory=list)
+    # Set to an exception to make every publish fail with it (a broker outage).
+    failure: Exception | None = None
+
+    async def publish(
+        self, topic: str, event_type: str, payload: BaseModel, event_id: str | None = None
+    ) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.published.append((topic, event_type, payload))
+        self.ids.append(event_id)
+
+
+class InMemorySecretStore:
+    def __init__(self, secrets: dict[str, str] | None = None) -> None:
+        self._secrets = secrets or {}
+
+    async def get(self, name: str) -> str:
+        try:
+            return self._secrets[name]
+        except KeyError:
+            raise SecretNotFound(f"secret '{name}' is not in the fake store") from None
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    body: str
+
+
+@dataclass
+class InMemoryMailSender:
+    sent: list[Mail] = field(default_factory=list)
+
+    async def send(self, to: str, subject: str, body: str) -> None:
+        self.sent.append(Mail(to, subject, body))
+
+
+def _no_sidecar(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"unexpected call through the sidecar: {request.method} {request.url}")
+
+
+def fake_dapr(
+    *,
+    state: StateStore | None = None,
+    publisher: Publisher | None = None,
+    secrets: SecretStore | None = None,
+    mail: MailSender | None = None,
+    sidecar: Callable[[httpx.Request], httpx.Response] = _no_sidecar,
+) -> Dapr:
+    """Fakes for every building block, or the ones given; `sidecar` answers the
+    service invocations (an httpx.MockTransport handler)."""
+    client = httpx.AsyncClient(transport=httpx.MockTransport(sidecar), base_url="http://sidecar")
+    return Dapr(
+        state=state or InMemoryStateStore(),
+        publisher=publisher or InMemoryPublisher(),
+        secrets=secrets or InMemorySecretStore(),
+        mail=mail or InMemoryMailSender(),
+        invoker=Invoker(client),
+    )
