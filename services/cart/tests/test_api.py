@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from shop_dapr import InMemoryStateStore
+from shop_dapr.testing import InMemoryStateStore
 
 from cart.domain import CartContents
 from cart.main import Adapters, create_app

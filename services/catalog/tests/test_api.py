@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 from shop_contracts.catalog import PRODUCT_CHANGED_TOPIC, ProductChanged
-from shop_dapr import InMemoryPublisher, InMemorySecretStore, InMemoryStateStore
+from shop_dapr.testing import InMemoryPublisher, InMemorySecretStore, InMemoryStateStore
 
 from catalog.main import Adapters, create_app
 from catalog.settings import SEED_FILE, Settings

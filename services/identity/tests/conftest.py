@@ -5,7 +5,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from shop_contracts.identity import JWT_SIGNING_KEY_SECRET
-from shop_dapr import InMemorySecretStore, InMemoryStateStore
+from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore
 
 from identity.main import Adapters, create_app
 from identity.settings import Settings

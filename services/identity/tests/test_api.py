@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from shop_auth import JwtVerifier
 from shop_contracts.identity import JWKS_PATH, JWT_SIGNING_KEY_SECRET
-from shop_dapr import InMemorySecretStore, InMemoryStateStore, SecretNotFound
+from shop_dapr import SecretNotFound
+from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore
 
 from identity.domain import InvalidSigningKey
 from identity.main import Adapters, create_app

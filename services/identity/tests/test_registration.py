@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from shop_dapr import InMemorySecretStore, InMemoryStateStore
+from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore
 
 from identity.main import Adapters, create_app
 from identity.service import KeyedLock

@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from shop_dapr import InMemoryStateStore
-from shop_dapr.bindings import InMemoryMailSender, Mail, MailNotSent
+from shop_dapr.bindings import MailNotSent
+from shop_dapr.testing import InMemoryMailSender, InMemoryStateStore, Mail
 
 from notifications.main import Adapters, create_app
 from notifications.settings import Settings

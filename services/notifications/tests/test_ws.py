@@ -5,8 +5,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from shop_dapr import InMemoryStateStore
-from shop_dapr.bindings import InMemoryMailSender
+from shop_dapr.testing import InMemoryMailSender, InMemoryStateStore
 from starlette.websockets import WebSocketDisconnect
 
 from notifications.main import Adapters, create_app

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from shop_dapr import InMemoryPublisher, InMemorySecretStore, InMemoryStateStore
+from shop_dapr.testing import InMemoryPublisher, InMemorySecretStore, InMemoryStateStore
 
 from payments.main import Adapters, create_app
 from payments.settings import Settings

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import httpx
-from shop_dapr import InMemoryStateStore
+from shop_dapr.testing import InMemoryStateStore
 
 from payments.domain import ChargeResult, RefundResult
 from payments.provider import LedgerEntry, ProviderUnavailable, SimulatedProvider

@@ -10,7 +10,7 @@ from shop_contracts.payments import (
     PaymentFailed,
     PaymentSucceeded,
 )
-from shop_dapr import InMemoryPublisher, InMemoryStateStore
+from shop_dapr.testing import InMemoryPublisher, InMemoryStateStore
 
 from payments.domain import Charged
 from payments.tests.helpers import CountingProvider, Crash, charges, deliver, order_created

@@ -3,7 +3,7 @@
 import random
 
 import pytest
-from shop_dapr import InMemoryStateStore
+from shop_dapr.testing import InMemoryStateStore
 
 from payments.domain import Charged, Declined
 from payments.provider import ProviderUnavailable, RefundRejected, SimulatedProvider, luhn_valid

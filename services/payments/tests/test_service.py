@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 from shop_contracts.orders import OrderCreated
-from shop_dapr import InMemoryPublisher, InMemoryStateStore
+from shop_dapr.testing import InMemoryPublisher, InMemoryStateStore
 
 from payments.domain import ChargeDisputed
 from payments.provider import SimulatedProvider
