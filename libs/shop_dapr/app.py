@@ -73,6 +73,7 @@ def service_app(
             sidecar_http_client(settings) as sidecar,
             dapr_client(settings, sidecar) as client,
         ):
+            app.state.sidecar = sidecar  # the readiness probe asks through it (health.py)
             timeout = settings.dapr_call_timeout_seconds
             real = Dapr(
                 state=DaprStateStore(client, settings.statestore, timeout),
