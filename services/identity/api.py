@@ -10,19 +10,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from shop_contracts.common import USER_ID_HEADER, UserId
 from shop_contracts.identity import JWKS_PATH
+from shop_dapr.app import provided
 
 from identity.domain import Profile, Registration
 from identity.service import EmailTaken, IdentityService, InvalidCredentials, UserNotFound
 
 router = APIRouter()
 
-
-async def get_service(request: Request) -> IdentityService:
-    service: IdentityService = request.app.state.service
-    return service
-
-
-ServiceDep = Annotated[IdentityService, Depends(get_service)]
+ServiceDep = Annotated[IdentityService, Depends(provided(IdentityService))]
 # Set by the gateway from a verified token; identity trusts it because only the gateway
 # may invoke identity (Dapr access control).
 CallerId = Annotated[UserId | None, Header(alias=USER_ID_HEADER)]

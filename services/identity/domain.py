@@ -61,12 +61,11 @@ class User(Profile):
         return Profile(user_id=self.user_id, email=self.email, name=self.name)
 
 
-def user_key(user_id: str) -> str:
-    return f"user:{user_id}"
+class EmailOwner(BaseModel):
+    """The email index's record: who holds an address (one record an address, written
+    create-only, so that of two registrations of one address exactly one wins)."""
 
-
-def email_key(email: str) -> str:
-    return f"user-by-email:{email}"
+    user_id: str
 
 
 def _b64url(raw: bytes) -> str:

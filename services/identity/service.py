@@ -9,18 +9,17 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from shop_dapr import ETagMismatch, StateStore
+from shop_dapr.app import Dapr
 
 from identity.domain import (
     MAX_EMAIL_LENGTH,
+    EmailOwner,
     Profile,
     Registration,
     SigningKey,
     User,
     access_token_claims,
-    email_key,
     normalize_email,
-    user_key,
 )
 
 
@@ -94,13 +93,14 @@ class KeyedLock:
 class IdentityService:
     def __init__(
         self,
-        state: StateStore,
+        dapr: Dapr,
         passwords: Passwords,
         signing_key: SigningKey,
         token_ttl_seconds: int,
         decoy_hash: str,
     ) -> None:
-        self._state = state
+        self._users = dapr.repository(User, "user")
+        self._owners = dapr.repository(EmailOwner, "user-by-email")
         self._passwords = passwords
         self._key = signing_key
         self._ttl = token_ttl_seconds
@@ -112,13 +112,13 @@ class IdentityService:
     @classmethod
     async def create(
         cls,
-        state: StateStore,
+        dapr: Dapr,
         passwords: Passwords,
         signing_key: SigningKey,
         token_ttl_seconds: int,
     ) -> "IdentityService":
         decoy = await passwords.hash(uuid.uuid4().hex)
-        return cls(state, passwords, signing_key, token_ttl_seconds, decoy)
+        return cls(dapr, passwords, signing_key, token_ttl_seconds, decoy)
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [self._key.public_jwk()]}
@@ -128,11 +128,12 @@ class IdentityService:
         # A create-only write of a key that exists fails, and the sidecar retries a failed
         # state write with backoff (stateRetry, components/common/resiliency.yaml) before
         # saying so: ~2.5 s a duplicate, and a few at once outlasted the gateway's 3 s
-        # invoke timeout (503). So: read first, and write only an address nobody holds.
-        # Registrations of one address in this process take turns, so that the second
-        # reads what the first wrote instead of racing it to the store.
+        # invoke timeout (503). So: read first (here, before spending a hash, and again in
+        # Repository.create), and write only an address nobody holds. Registrations of
+        # one address in this process take turns, so that the second reads what the
+        # first wrote instead of racing it to the store.
         async with self._registering.hold(registration.email):
-            if await self._state.get(email_key(registration.email)) is not None:
+            if await self._owners.get(registration.email) is not None:
                 raise EmailTaken(registration.email)
             return await self._register_new(registration)
 
@@ -150,10 +151,10 @@ class IdentityService:
         if not await self._claim(user):
             raise EmailTaken(user.email)
         try:
-            await self._state.save(user_key(user.user_id), user.model_dump_json().encode())
+            await self._users.save(user.user_id, user)
         except Exception:
             # Release the claim, or the address would stay taken by a user never stored.
-            await self._state.delete(email_key(user.email))
+            await self._owners.delete(user.email)
             raise
         return user.profile()
 
@@ -167,31 +168,29 @@ class IdentityService:
         write is judged by a re-read: held by another user is taken (409); held by us
         is a write that landed after all (a retry refused by our own first attempt);
         absent is a real failure, raised."""
-        key, mine = email_key(user.email), user.user_id.encode()
         try:
-            if await self._state.create(key, mine):
+            if await self._owners.create(user.email, EmailOwner(user_id=user.user_id)):
                 return True
         except Exception:
-            holder = await self._state.get(key)
+            holder = await self._owners.get(user.email)
             if holder is None:
                 raise
         else:
-            holder = await self._state.get(key)
-        return holder is not None and holder.value == mine
+            holder = await self._owners.get(user.email)
+        return holder is not None and holder.user_id == user.user_id
 
     async def issue_token(self, email: str, password: str) -> AccessToken:
         """Raises InvalidCredentials, alike for an unknown address and a wrong password."""
         email = normalize_email(email)
         # No address that long can be registered: spare the store a lookup of a huge key.
-        found = await self._find_by_email(email) if len(email) <= MAX_EMAIL_LENGTH else None
-        if found is None:
+        user = await self._find_by_email(email) if len(email) <= MAX_EMAIL_LENGTH else None
+        if user is None:
             await self._passwords.verify(self._decoy_hash, password)
             raise InvalidCredentials
-        user, etag = found
         if not await self._passwords.verify(user.password_hash, password):
             raise InvalidCredentials
         if self._passwords.needs_rehash(user.password_hash):
-            await self._rehash(user, etag, password)
+            await self._rehash(user, password)
         now = int(time.time())
         claims = access_token_claims(
             user.profile(), now=now, ttl_seconds=self._ttl, jti=uuid.uuid4().hex
@@ -199,26 +198,28 @@ class IdentityService:
         return AccessToken(token=self._key.sign(claims), expires_in=self._ttl)
 
     async def profile(self, user_id: str) -> Profile:
-        entry = await self._state.get(user_key(user_id))
-        if entry is None:
+        if (user := await self._users.get(user_id)) is None:
             raise UserNotFound(user_id)
-        return User.model_validate_json(entry.value).profile()
+        return user.profile()
 
-    async def _find_by_email(self, email: str) -> tuple[User, str] | None:
-        """The user and the ETag of their record."""
-        index = await self._state.get(email_key(email))
-        if index is None:
-            return None
-        entry = await self._state.get(user_key(index.value.decode()))
-        if entry is None:
-            return None
-        return User.model_validate_json(entry.value), entry.etag
+    async def _find_by_email(self, email: str) -> User | None:
+        owner = await self._owners.get(email)
+        return await self._users.get(owner.user_id) if owner else None
 
-    async def _rehash(self, user: User, etag: str, password: str) -> None:
-        upgraded = user.model_copy(update={"password_hash": await self._passwords.hash(password)})
-        # Should the record have changed meanwhile (a concurrent login rehashed it), that
-        # version stays; the next login upgrades it if it still needs it.
-        with contextlib.suppress(ETagMismatch):
-            await self._state.save(
-                user_key(user.user_id), upgraded.model_dump_json().encode(), etag
-            )
+    async def _rehash(self, user: User, password: str) -> None:
+        upgraded_hash = await self._passwords.hash(password)
+
+        def upgrade(current: User | None) -> User:
+            if current is None:
+                raise UserNotFound(user.user_id)
+            # Only the hash just verified is replaced. Should it have changed meanwhile
+            # (a concurrent login rehashed it), that version stays: returned unchanged,
+            # nothing is written; the next login upgrades it if it still needs it.
+            if current.password_hash != user.password_hash:
+                return current
+            return current.model_copy(update={"password_hash": upgraded_hash})
+
+        # A record gone meanwhile (identity deletes none) has nothing to upgrade; the
+        # login itself was verified, so it still gets its token.
+        with contextlib.suppress(UserNotFound):
+            await self._users.update(user.user_id, upgrade)

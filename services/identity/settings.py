@@ -4,8 +4,6 @@ from shop_dapr import SidecarSettings
 
 
 class Settings(SidecarSettings):
-    statestore: str = "statestore"
-    secretstore: str = "secretstore"
     token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
     # Argon2id cost (defaults: RFC 9106's low-memory profile). Raising them rehashes each
     # stored password at its owner's next login.

@@ -2,12 +2,14 @@
 
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shop_contracts.common import Cents, OrderId
 from shop_dapr import ETagMismatch
+from shop_dapr.app import provided
 
 from payments.domain import (
     SIGNATURE_HEADER,
@@ -25,12 +27,15 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-async def get_service(request: Request) -> PaymentService:
-    service: PaymentService = request.app.state.service
-    return service
+@dataclass(frozen=True)
+class WebhookSecret:
+    """The key the provider signs its callbacks with (from the secret store)."""
+
+    value: str = field(repr=False)  # kept out of logs and tracebacks
 
 
-ServiceDep = Annotated[PaymentService, Depends(get_service)]
+ServiceDep = Annotated[PaymentService, Depends(provided(PaymentService))]
+WebhookSecretDep = Annotated[WebhookSecret, Depends(provided(WebhookSecret))]
 OrderIdPath = Annotated[OrderId, Path(description="letters, digits, '_' and '-'")]
 
 
@@ -57,7 +62,7 @@ def _raced(order_id: str) -> HTTPException:
 @router.get("/payments/{order_id}")
 async def get_payment(order_id: OrderIdPath, service: ServiceDep) -> ChargeRecord:
     try:
-        record, _ = await service.get(order_id)
+        record = await service.get(order_id)
     except PaymentNotFound:
         raise _not_found(order_id) from None
     return record
@@ -85,13 +90,14 @@ async def refund(request: RefundRequest, service: ServiceDep) -> ChargeRecord:
 async def provider_callback(
     request: Request,
     service: ServiceDep,
+    secret: WebhookSecretDep,
     signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
 ) -> dict[str, str]:
     """The provider's asynchronous notices (refunds, disputes), signed with the webhook
     secret. Answers `applied`, `duplicate` (already applied) or `ignored` (unknown type)."""
     body = await request.body()
     try:
-        verify_callback(request.app.state.webhook_secret, body, signature, time.time())
+        verify_callback(secret.value, body, signature, time.time())
     except SignatureRejected as exc:
         log.warning("provider callback refused: %s", exc)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None

@@ -12,10 +12,6 @@ from shop_contracts.common import Cents, OrderId
 from shop_contracts.payments import PaymentFailed, PaymentSucceeded
 
 
-def state_key(order_id: str) -> str:
-    return f"charge:{order_id}"
-
-
 @dataclass(frozen=True)
 class Charged:
     payment_id: str
@@ -54,7 +50,7 @@ class EventConflict(Exception):
 
 
 class ChargeRecord(BaseModel):
-    """One order's charge, stored under `state_key(order_id)`. The payment token is not
+    """One order's charge, stored under `charge:<order id>`. The payment token is not
     kept: with the simulated provider it is a card number."""
 
     order_id: OrderId

@@ -6,7 +6,7 @@ import uuid
 from typing import Protocol
 
 from pydantic import BaseModel
-from shop_dapr import StateStore
+from shop_dapr.repository import Repository
 
 from payments.domain import Charged, ChargeResult, Declined, RefundResult
 
@@ -67,8 +67,9 @@ class LedgerEntry(BaseModel):
         return Declined(self.decline_reason or "declined")
 
 
-def ledger_key(idempotency_key: str) -> str:
-    return f"provider-charge:{idempotency_key}"
+# The ledger's records are `provider-charge:<idempotency key>`: the chaos suite reads
+# them to count charges (tests/chaos/stored.py).
+LEDGER_PREFIX = "provider-charge"
 
 
 class SimulatedProvider:
@@ -76,14 +77,14 @@ class SimulatedProvider:
     "4242424242424242" (or any other valid number) succeeds, the cards above decline with
     their reason, and anything that is not a valid card number declines "invalid_card".
 
-    Charges are remembered by idempotency key in `ledger` (the payments state store, keys
-    `provider-charge:<key>`), so that, like a real provider, it answers a repeated charge
+    Charges are remembered by idempotency key in `ledger` (in the payments state store,
+    under LEDGER_PREFIX), so that, like a real provider, it answers a repeated charge
     with the first result even after the payments app restarted; the chaos suite reads
     that ledger to count charges. Refunds are remembered in memory only."""
 
     def __init__(
         self,
-        ledger: StateStore,
+        ledger: Repository[LedgerEntry],
         latency_ms: int = 0,
         failure_rate: float = 0.0,
         rng: random.Random | None = None,
@@ -100,9 +101,6 @@ class SimulatedProvider:
     ) -> ChargeResult:
         # Any currency is accepted: the simulator converts nothing.
         await self._answer()
-        key = ledger_key(idempotency_key)
-        if (earlier := await self._ledger.get(key)) is not None:
-            return LedgerEntry.model_validate_json(earlier.value).result()
         result: ChargeResult
         if token in _DECLINING_CARDS:
             result = Declined(_DECLINING_CARDS[token])
@@ -110,11 +108,12 @@ class SimulatedProvider:
             result = Declined("invalid_card")
         else:
             result = Charged(payment_id=f"pay_{uuid.uuid4().hex}", amount_cents=amount_cents)
-        # First write wins: of two concurrent calls with one key, one charges.
-        if not await self._ledger.create(key, LedgerEntry.of(result).model_dump_json().encode()):
-            if (earlier := await self._ledger.get(key)) is None:
+        # First write wins (create reads first, so a repeated call costs no refused
+        # write): of two calls with one key, one charges and both answer its result.
+        if not await self._ledger.create(idempotency_key, LedgerEntry.of(result)):
+            if (earlier := await self._ledger.get(idempotency_key)) is None:
                 raise ProviderUnavailable("the simulated provider lost its own ledger entry")
-            return LedgerEntry.model_validate_json(earlier.value).result()
+            return earlier.result()
         if isinstance(result, Charged):
             self._refunded[result.payment_id] = (amount_cents, 0)
         return result

@@ -3,9 +3,6 @@ from shop_dapr import SidecarSettings
 
 
 class Settings(SidecarSettings):
-    statestore: str = "statestore"
-    pubsub: str = "pubsub"
-    secretstore: str = "secretstore"
     # Name of the secret holding the key that signs the provider's webhook callbacks.
     webhook_secret_name: str = "payments-webhook-secret"  # noqa: S105 (a name, not a value)
     # Knobs of the simulated provider, for fault-injection and latency tests.

@@ -5,9 +5,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from shop_contracts.identity import JWT_SIGNING_KEY_SECRET
-from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore
+from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr
 
-from identity.main import Adapters, create_app
+from identity.main import create_app
 from identity.settings import Settings
 
 
@@ -36,7 +36,7 @@ def state() -> InMemoryStateStore:
 async def client(
     state: InMemoryStateStore, secrets: InMemorySecretStore
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(cheap_settings(), Adapters(state, secrets))
+    app = create_app(cheap_settings(), fake_dapr(state=state, secrets=secrets))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:

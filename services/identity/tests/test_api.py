@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives.serialization import (
 from shop_auth import JwtVerifier
 from shop_contracts.identity import JWKS_PATH, JWT_SIGNING_KEY_SECRET
 from shop_dapr import SecretNotFound
-from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore
+from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr
 
 from identity.domain import InvalidSigningKey
-from identity.main import Adapters, create_app
+from identity.main import create_app
 from identity.tests.conftest import cheap_settings
 
 PASSWORD = "correct horse battery"
@@ -220,7 +220,7 @@ async def test_stored_record_holds_an_argon2id_hash_not_the_password(
     client: httpx.AsyncClient, state: InMemoryStateStore
 ) -> None:
     user_id = (await register(client)).json()["user_id"]
-    assert state.entries["user-by-email:ann@example.org"].value == user_id.encode()
+    assert json.loads(state.entries["user-by-email:ann@example.org"].value) == {"user_id": user_id}
     record = json.loads(state.entries[f"user:{user_id}"].value)
     assert record["password_hash"].startswith("$argon2id$")
     assert all(PASSWORD not in entry.value.decode() for entry in state.entries.values())
@@ -230,7 +230,7 @@ async def test_login_upgrades_a_hash_made_with_weaker_parameters(
     state: InMemoryStateStore, secrets: InMemorySecretStore
 ) -> None:
     async def run(time_cost: int, *calls: str) -> list[int]:
-        app = create_app(cheap_settings(time_cost), Adapters(state, secrets))
+        app = create_app(cheap_settings(time_cost), fake_dapr(state=state, secrets=secrets))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
@@ -260,7 +260,7 @@ class FailingUserWrites(InMemoryStateStore):
 
 async def test_failed_registration_releases_the_email(secrets: InMemorySecretStore) -> None:
     state = FailingUserWrites()
-    app = create_app(cheap_settings(), Adapters(state, secrets))
+    app = create_app(cheap_settings(), fake_dapr(state=state, secrets=secrets))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
@@ -285,7 +285,7 @@ def _pem_of_p256_key() -> str:
 async def test_start_up_fails_clearly_without_a_usable_signing_key(
     stored: dict[str, str], error: type[Exception], message: str
 ) -> None:
-    app = create_app(cheap_settings(), Adapters(InMemoryStateStore(), InMemorySecretStore(stored)))
+    app = create_app(cheap_settings(), fake_dapr(secrets=InMemorySecretStore(stored)))
     with pytest.raises(error, match=message) as caught:
         async with app.router.lifespan_context(app):
             pass

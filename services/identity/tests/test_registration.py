@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore
+from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr
 
-from identity.main import Adapters, create_app
+from identity.domain import EmailOwner
+from identity.main import create_app
 from identity.service import KeyedLock
 from identity.tests.conftest import cheap_settings
 
@@ -38,7 +39,7 @@ class SidecarLikeStore(InMemoryStateStore):
 async def serve(
     state: InMemoryStateStore, secrets: InMemorySecretStore
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(cheap_settings(), Adapters(state, secrets))
+    app = create_app(cheap_settings(), fake_dapr(state=state, secrets=secrets))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
@@ -81,7 +82,7 @@ class RacedStore(InMemoryStateStore):
     """Another instance of identity claims the address between this one's read and its
     create-only write; the write then fails as `outcome` says."""
 
-    OTHER = b"f" * 32
+    OTHER = EmailOwner(user_id="f" * 32).model_dump_json().encode()
 
     def __init__(self, outcome: str) -> None:
         super().__init__()

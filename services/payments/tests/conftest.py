@@ -4,9 +4,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from shop_dapr.testing import InMemoryPublisher, InMemorySecretStore, InMemoryStateStore
+from shop_dapr.testing import (
+    InMemoryPublisher,
+    InMemorySecretStore,
+    InMemoryStateStore,
+    fake_dapr,
+)
 
-from payments.main import Adapters, create_app
+from payments.main import create_app
 from payments.settings import Settings
 from payments.tests.helpers import WEBHOOK_SECRET, CountingProvider
 
@@ -31,7 +36,8 @@ async def client(
     state: InMemoryStateStore, publisher: InMemoryPublisher, provider: CountingProvider
 ) -> AsyncIterator[httpx.AsyncClient]:
     secrets = InMemorySecretStore({"payments-webhook-secret": WEBHOOK_SECRET})
-    app = create_app(Settings(), Adapters(state, publisher, secrets, provider))
+    dapr = fake_dapr(state=state, publisher=publisher, secrets=secrets)
+    app = create_app(Settings(), dapr, provider)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://payments") as c:

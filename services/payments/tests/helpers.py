@@ -3,10 +3,11 @@
 from datetime import UTC, datetime
 
 import httpx
+from shop_dapr.repository import Repository
 from shop_dapr.testing import InMemoryStateStore
 
 from payments.domain import ChargeResult, RefundResult
-from payments.provider import LedgerEntry, ProviderUnavailable, SimulatedProvider
+from payments.provider import LEDGER_PREFIX, LedgerEntry, ProviderUnavailable, SimulatedProvider
 
 WEBHOOK_SECRET = "whsec_test_only"
 GOOD_CARD = "4242424242424242"
@@ -14,6 +15,11 @@ GOOD_CARD = "4242424242424242"
 
 class Crash(Exception):
     """Stands for the process dying between the provider's answer and the record update."""
+
+
+def ledger_in(state: InMemoryStateStore) -> Repository[LedgerEntry]:
+    """The simulated provider's ledger, kept in `state` as the app keeps it."""
+    return Repository(state, LedgerEntry, LEDGER_PREFIX)
 
 
 def charges(ledger: InMemoryStateStore) -> list[ChargeResult]:
@@ -31,7 +37,7 @@ class CountingProvider:
 
     def __init__(self) -> None:
         self.ledger = InMemoryStateStore()
-        self.simulator = SimulatedProvider(self.ledger)
+        self.simulator = SimulatedProvider(ledger_in(self.ledger))
         self.charge_calls = 0
         self.refund_calls = 0
         self.down = False

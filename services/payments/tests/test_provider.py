@@ -7,7 +7,7 @@ from shop_dapr.testing import InMemoryStateStore
 
 from payments.domain import Charged, Declined
 from payments.provider import ProviderUnavailable, RefundRejected, SimulatedProvider, luhn_valid
-from payments.tests.helpers import charges
+from payments.tests.helpers import charges, ledger_in
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,8 @@ def test_luhn(number: str, valid: bool) -> None:
 
 async def test_same_idempotency_key_returns_the_first_charge() -> None:
     ledger = InMemoryStateStore()
-    provider = SimulatedProvider(ledger)
+    records = ledger_in(ledger)
+    provider = SimulatedProvider(records)
     first = await provider.charge("o-1", "4242424242424242", 500, "EUR")
     again = await provider.charge("o-1", "4242424242424242", 500, "EUR")
     other = await provider.charge("o-2", "4242424242424242", 500, "EUR")
@@ -41,11 +42,11 @@ async def test_same_idempotency_key_returns_the_first_charge() -> None:
     assert len(charges(ledger)) == 2
 
     # A restarted provider process answers from the same ledger.
-    assert await SimulatedProvider(ledger).charge("o-1", "4242424242424242", 500, "EUR") == first
+    assert await SimulatedProvider(records).charge("o-1", "4242424242424242", 500, "EUR") == first
 
 
 async def test_decline_is_remembered_too() -> None:
-    provider = SimulatedProvider(InMemoryStateStore())
+    provider = SimulatedProvider(ledger_in(InMemoryStateStore()))
     assert await provider.charge("o-1", "4000000000009995", 500, "EUR") == Declined(
         "insufficient_funds"
     )
@@ -55,7 +56,9 @@ async def test_decline_is_remembered_too() -> None:
 
 
 async def _outcomes(seed: int) -> list[bool]:
-    provider = SimulatedProvider(InMemoryStateStore(), failure_rate=0.5, rng=random.Random(seed))
+    provider = SimulatedProvider(
+        ledger_in(InMemoryStateStore()), failure_rate=0.5, rng=random.Random(seed)
+    )
     outcomes = []
     for key in range(20):
         try:
@@ -72,14 +75,14 @@ async def test_seeded_outages_repeat_and_charge_nothing() -> None:
     assert True in outcomes and False in outcomes
 
     ledger = InMemoryStateStore()
-    down = SimulatedProvider(ledger, failure_rate=1.0)
+    down = SimulatedProvider(ledger_in(ledger), failure_rate=1.0)
     with pytest.raises(ProviderUnavailable):
         await down.charge("o-1", "4242424242424242", 100, "EUR")
     assert charges(ledger) == []
 
 
 async def test_refunds_are_counted_per_payment() -> None:
-    provider = SimulatedProvider(InMemoryStateStore())
+    provider = SimulatedProvider(ledger_in(InMemoryStateStore()))
     charged = await provider.charge("o-1", "4242424242424242", 1000, "EUR")
     assert isinstance(charged, Charged)
 

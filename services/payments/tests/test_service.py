@@ -5,19 +5,19 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 from shop_contracts.orders import OrderCreated
-from shop_dapr.testing import InMemoryPublisher, InMemoryStateStore
+from shop_dapr.testing import InMemoryPublisher, InMemoryStateStore, fake_dapr
 
 from payments.domain import ChargeDisputed
 from payments.provider import SimulatedProvider
 from payments.service import PaymentService
-from payments.tests.helpers import CountingProvider, charges, deliver, order_created
+from payments.tests.helpers import CountingProvider, charges, deliver, ledger_in, order_created
 
 
 async def test_concurrent_deliveries_charge_once(
     client: httpx.AsyncClient, publisher: InMemoryPublisher, provider: CountingProvider
 ) -> None:
     # Latency makes both deliveries wait on the provider at the same time.
-    provider.simulator = SimulatedProvider(provider.ledger, latency_ms=5)
+    provider.simulator = SimulatedProvider(ledger_in(provider.ledger), latency_ms=5)
     event = order_created("o-1")
 
     replies = await asyncio.gather(deliver(client, event), deliver(client, event))
@@ -47,7 +47,7 @@ class RacingStore(InMemoryStateStore):
 
 async def test_refund_racing_a_callback_keeps_both() -> None:
     state = RacingStore()
-    service = PaymentService(state, InMemoryPublisher(), CountingProvider())
+    service = PaymentService(fake_dapr(state=state), CountingProvider())
     record = await service.settle(OrderCreated.model_validate(order_created("o-1")["data"]))
     assert record.payment_id is not None
     dispute = ChargeDisputed(type="charge.disputed", payment_id=record.payment_id, order_id="o-1")
@@ -56,4 +56,4 @@ async def test_refund_racing_a_callback_keeps_both() -> None:
     refunded = await service.refund("o-1", 1000)
 
     assert (refunded.refunded_cents, refunded.disputed) == (1000, True)
-    assert (await service.get("o-1"))[0] == refunded
+    assert await service.get("o-1") == refunded
