@@ -3,23 +3,19 @@ translating between HTTP and the use cases."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel, ConfigDict
 from shop_contracts.cart import Cart
 from shop_contracts.common import ProductId, Quantity, UserId
+from shop_dapr.app import provided
+from shop_dapr.repository import TooMuchContention
 
 from cart.domain import CartTooExpensive, NotEnoughStock, TooManyLines
-from cart.service import CartChangedConcurrently, CartService, CatalogUnavailable, ProductNotFound
+from cart.service import CartService, ProductNotFound
 
 router = APIRouter()
 
-
-async def get_service(request: Request) -> CartService:
-    service: CartService = request.app.state.service
-    return service
-
-
-ServiceDep = Annotated[CartService, Depends(get_service)]
+ServiceDep = Annotated[CartService, Depends(provided(CartService))]
 UserIdPath = Annotated[UserId, Path(description="letters, digits, '_' and '-'")]
 ProductIdPath = Annotated[ProductId, Path(description="lower-case letters, digits and '-'")]
 
@@ -35,8 +31,6 @@ class SetQuantity(BaseModel):
 async def get_cart(user_id: UserIdPath, service: ServiceDep) -> Cart:
     try:
         return await service.get(user_id)
-    except CatalogUnavailable as exc:
-        raise _unavailable(exc) from None
     except CartTooExpensive as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
@@ -51,20 +45,20 @@ async def set_item(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"product '{product_id}' not found"
         ) from None
-    except (NotEnoughStock, CartChangedConcurrently) as exc:
+    except NotEnoughStock as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except TooMuchContention:
+        raise _contended() from None
     except (TooManyLines, CartTooExpensive) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    except CatalogUnavailable as exc:
-        raise _unavailable(exc) from None
 
 
 @router.delete("/carts/{user_id}/items/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_item(user_id: UserIdPath, product_id: ProductIdPath, service: ServiceDep) -> None:
     try:
         await service.remove(user_id, product_id)
-    except CartChangedConcurrently as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except TooMuchContention:
+        raise _contended() from None
 
 
 @router.delete("/carts/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -72,5 +66,5 @@ async def clear_cart(user_id: UserIdPath, service: ServiceDep) -> None:
     await service.clear(user_id)
 
 
-def _unavailable(exc: CatalogUnavailable) -> HTTPException:
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"cannot price the cart: {exc}")
+def _contended() -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, "cart changed concurrently, retry")

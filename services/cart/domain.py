@@ -40,13 +40,12 @@ class CartContents(BaseModel):
         return CartContents(quantities={**self.quantities, product_id: quantity})
 
     def without(self, product_id: str) -> "CartContents":
+        """Itself when it has no such line: there is nothing to write."""
+        if product_id not in self.quantities:
+            return self
         return CartContents(
             quantities={p: q for p, q in self.quantities.items() if p != product_id}
         )
-
-
-def state_key(user_id: str) -> str:
-    return f"cart:{user_id}"
 
 
 def ensure_available(product: PricedProduct, quantity: int) -> None:

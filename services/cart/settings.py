@@ -5,7 +5,6 @@ _WEEK = 7 * 24 * 3600
 
 
 class Settings(SidecarSettings):
-    statestore: str = "statestore"
     catalog_app_id: str = "catalog"
     # Every write restarts this clock, so only a cart left alone this long expires.
     cart_ttl_seconds: int = Field(default=_WEEK, ge=60)

@@ -1,6 +1,7 @@
 """HTTP routes: thin, translating between HTTP and the use cases."""
 
 import hmac
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import (
@@ -11,7 +12,6 @@ from fastapi import (
     HTTPException,
     Path,
     Query,
-    Request,
     Response,
     status,
 )
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from shop_contracts.catalog import LookupRequest, LookupResponse, ReserveRefused, ReserveRequest
 from shop_contracts.common import ProductId
 from shop_dapr import ETagMismatch
+from shop_dapr.app import provided
 
 from catalog.domain import (
     InsufficientStock,
@@ -33,17 +34,19 @@ from catalog.service import CatalogService, ProductNotFound, ReservationConflict
 router = APIRouter()
 
 
-async def get_service(request: Request) -> CatalogService:
-    service: CatalogService = request.app.state.service
-    return service
+@dataclass(frozen=True)
+class AdminToken:
+    """The bearer token catalog writes need (from the secret store)."""
+
+    value: str = field(repr=False)  # kept out of logs and tracebacks
 
 
 async def require_admin(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    admin: Annotated[AdminToken, Depends(provided(AdminToken))],
+    authorization: Annotated[str | None, Header()] = None,
 ) -> None:
-    expected: str = request.app.state.admin_token
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), admin.value.encode()):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "catalog writes need 'Authorization: Bearer <admin token>'",
@@ -51,7 +54,7 @@ async def require_admin(
         )
 
 
-ServiceDep = Annotated[CatalogService, Depends(get_service)]
+ServiceDep = Annotated[CatalogService, Depends(provided(CatalogService))]
 AdminOnly = Depends(require_admin)
 ProductIdPath = Annotated[ProductId, Path(description="lower-case letters, digits and '-'")]
 IfMatch = Annotated[str | None, Header(description="ETag from a previous read")]

@@ -165,14 +165,3 @@ def search(index: dict[str, IndexEntry], query: ProductQuery) -> tuple[list[str]
         hits.sort(key=lambda h: (h[1].name.lower(), h[0]))
     start = (query.page - 1) * query.page_size
     return [pid for pid, _ in hits[start : start + query.page_size]], len(hits)
-
-
-def state_key(product_id: str) -> str:
-    return f"product:{product_id}"
-
-
-def reservation_key(order_id: str) -> str:
-    return f"reservation:{order_id}"
-
-
-INDEX_KEY = "catalog-index"

@@ -15,7 +15,8 @@ from shop_contracts.catalog import (
     ProductChanged,
     ReservationItem,
 )
-from shop_dapr import Publisher, StateStore, update
+from shop_dapr import Publisher
+from shop_dapr.app import Dapr
 from shop_dapr.metrics import STOCK_RESERVATIONS
 from shop_dapr.usecase import use_case
 
@@ -29,6 +30,10 @@ class ProductNotFound(LookupError):
 
 class Index(BaseModel):
     entries: dict[str, IndexEntry] = {}
+
+
+# Listing and search read the whole index, so it is one record: `catalog-index:all`.
+INDEX_ID = "all"
 
 
 class Reservation(BaseModel):
@@ -46,33 +51,35 @@ _RELEASED_UNHELD = Reservation(items=[], state="released")
 
 
 class CatalogService:
-    def __init__(self, state: StateStore, publisher: Publisher) -> None:
-        self._state = state
-        self._publisher = publisher
+    def __init__(self, dapr: Dapr) -> None:
+        self._products = dapr.repository(Product, "product")
+        self._reservations = dapr.repository(Reservation, "reservation")
+        self._index = dapr.repository(Index, "catalog-index")
+        self._publisher: Publisher = dapr.publisher
 
     # --- browsing --------------------------------------------------------------------
 
     async def get(self, product_id: str) -> tuple[Product, str]:
         """The product and its ETag."""
-        entry = await self._state.get(domain.state_key(product_id))
-        if entry is None:
+        found = await self._products.read(product_id)
+        if found is None:
             raise ProductNotFound(product_id)
-        return Product.model_validate_json(entry.value), entry.etag
+        return found.value, found.etag
 
     async def browse(self, query: ProductQuery) -> tuple[list[ProductView], int]:
-        index = await self._index()
+        index = await self._read_index()
         ids, total = domain.search(index.entries, query)
-        products = await self._products(ids)
+        products = await self._products.get_many(ids)
         return [ProductView.of(products[i]) for i in ids if i in products], total
 
     async def categories(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for entry in (await self._index()).entries.values():
+        for entry in (await self._read_index()).entries.values():
             counts[entry.category] = counts.get(entry.category, 0) + 1
         return dict(sorted(counts.items()))
 
     async def lookup(self, ids: Sequence[str]) -> tuple[list[PricedProduct], list[str]]:
-        products = await self._products(ids)
+        products = await self._products.get_many(ids)
         found = [
             PricedProduct(
                 id=p.id, name=p.name, price_cents=p.price_cents, available=max(p.available, 0)
@@ -88,23 +95,21 @@ class CatalogService:
     ) -> tuple[Product, str]:
         """Create or replace; with `if_match`, only over the version the caller read
         (raises ETagMismatch otherwise). Pending orders keep their reservations."""
-        key = domain.state_key(product_id)
         if if_match is None:
-            product = await update(
-                self._state, key, Product, lambda p: domain.replace_fields(p, product_id, fields)
+            product = await self._products.update(
+                product_id, lambda p: domain.replace_fields(p, product_id, fields)
             )
         else:
-            entry = await self._state.get(key)
-            current = Product.model_validate_json(entry.value) if entry else None
+            current = await self._products.get(product_id)
             product = domain.replace_fields(current, product_id, fields)
-            await self._state.save(key, product.model_dump_json().encode(), if_match)
+            await self._products.save(product_id, product, etag=if_match)
         await self._index_put(product)
         await self._announce(product_id, "upserted")
         return await self.get(product_id)
 
     async def delete(self, product_id: str, if_match: str | None) -> None:
-        await self._state.delete(domain.state_key(product_id), if_match)
-        await update(self._state, domain.INDEX_KEY, Index, lambda i: _without(i, product_id))
+        await self._products.delete(product_id, etag=if_match)
+        await self._index.update(INDEX_ID, lambda i: _without(i, product_id))
         await self._announce(product_id, "deleted")
 
     async def seed(self, path: Path) -> int:
@@ -112,15 +117,12 @@ class CatalogService:
         from several instances at once (create-only writes). Returns how many were new."""
         text = await asyncio.to_thread(path.read_text)
         products = TypeAdapter(list[Product]).validate_python(json.loads(text))
-        # Read first: a create-only write of an existing key is an error the sidecar
-        # retries with backoff, which made every start wait seconds a product.
-        existing = await self._state.get_many([domain.state_key(p.id) for p in products])
+        # Read all at once: at every start but the first they are all there, and `create`
+        # would read them one by one.
+        existing = await self._products.get_many([p.id for p in products])
         created = 0
         for product in products:
-            key = domain.state_key(product.id)
-            if key not in existing and await self._state.create(
-                key, product.model_dump_json().encode()
-            ):
+            if product.id not in existing and await self._products.create(product.id, product):
                 created += 1
             # Also for existing ones: heals an index write lost by an earlier crash.
             await self._index_put(product)
@@ -141,9 +143,7 @@ class CatalogService:
 
     async def _reserve(self, order_id: str, items: Sequence[ReservationItem]) -> None:
         wanted = Reservation(items=sorted(items, key=lambda i: i.product_id))
-        held = await update(
-            self._state, domain.reservation_key(order_id), Reservation, lambda r: r or wanted
-        )
+        held = await self._reservations.update(order_id, lambda r: r or wanted)
         if held.state == "released":
             raise ReservationConflict(f"order '{order_id}' was already released")
         if held.items != wanted.items:
@@ -173,17 +173,13 @@ class CatalogService:
         outcome: Literal["committed", "released"],
         rule: Callable[[Product, str], Product],
     ) -> None:
-        key = domain.reservation_key(order_id)
-        entry = await self._state.get(key)
-        if entry is None:
-            if outcome == "released":
-                # Released before it was made (the order's checkout was given up while its
-                # reservation was still on the way): remember, so that it is refused.
-                await update(self._state, key, Reservation, lambda r: r or _RELEASED_UNHELD)
-                entry = await self._state.get(key)
-            if entry is None:
+        reservation = await self._reservations.get(order_id)
+        if reservation is None:
+            if outcome != "released":
                 return
-        reservation = Reservation.model_validate_json(entry.value)
+            # Released before it was made (the order's checkout was given up while its
+            # reservation was still on the way): remember, so that it is refused.
+            reservation = await self._reservations.update(order_id, lambda r: r or _RELEASED_UNHELD)
         for item in reservation.items:
             try:
                 await self._change_product(item.product_id, lambda p: rule(p, order_id))
@@ -194,7 +190,7 @@ class CatalogService:
             held = current or reservation
             return held if held.state == outcome else held.model_copy(update={"state": outcome})
 
-        await update(self._state, domain.reservation_key(order_id), Reservation, mark)
+        await self._reservations.update(order_id, mark)
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -204,16 +200,10 @@ class CatalogService:
                 raise ProductNotFound(product_id)
             return rule(current)
 
-        await update(self._state, domain.state_key(product_id), Product, change)
+        await self._products.update(product_id, change)
 
-    async def _products(self, ids: Sequence[str]) -> dict[str, Product]:
-        entries = await self._state.get_many([domain.state_key(i) for i in dict.fromkeys(ids)])
-        products = (Product.model_validate_json(e.value) for e in entries.values())
-        return {p.id: p for p in products}
-
-    async def _index(self) -> Index:
-        entry = await self._state.get(domain.INDEX_KEY)
-        return Index.model_validate_json(entry.value) if entry else Index()
+    async def _read_index(self) -> Index:
+        return await self._index.get(INDEX_ID) or Index()
 
     async def _index_put(self, product: Product) -> None:
         summary = IndexEntry.of(product)
@@ -224,7 +214,7 @@ class CatalogService:
                 return index
             return Index(entries={**index.entries, product.id: summary})
 
-        await update(self._state, domain.INDEX_KEY, Index, change)
+        await self._index.update(INDEX_ID, change)
 
     # Published after the write, not atomically with it: a lost event only leaves a
     # reader's cache stale until its TTL.

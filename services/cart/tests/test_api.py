@@ -1,5 +1,4 @@
-"""The cart API in-process: in-memory state, and an httpx MockTransport that plays the
-catalog behind the sidecar."""
+"""The cart API in-process: in-memory state, and a fake sidecar that plays the catalog."""
 
 import json
 from collections.abc import AsyncIterator
@@ -8,10 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from shop_dapr.testing import InMemoryStateStore
+from shop_dapr.testing import InMemoryStateStore, fake_dapr
 
 from cart.domain import CartContents
-from cart.main import Adapters, create_app
+from cart.main import create_app
 from cart.settings import Settings
 
 TTL = 3600
@@ -100,11 +99,7 @@ def state() -> RecordingStore:
 async def serve(
     state: InMemoryStateStore, catalog: FakeCatalog
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        Settings(cart_ttl_seconds=TTL),
-        Adapters(state=state),
-        sidecar_transport=httpx.MockTransport(catalog.handle),
-    )
+    app = create_app(Settings(cart_ttl_seconds=TTL), fake_dapr(state=state, sidecar=catalog.handle))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://cart") as c:
@@ -225,6 +220,16 @@ async def test_remove_a_line_is_idempotent(
     assert (await client.delete("/carts/nobody/items/tea")).status_code == 204
 
 
+async def test_removing_what_is_not_there_writes_nothing(
+    client: httpx.AsyncClient, state: RecordingStore
+) -> None:
+    await put(client, "mug", 1)
+    assert (await client.delete("/carts/u1/items/tea")).status_code == 204
+    assert (await client.delete("/carts/nobody/items/tea")).status_code == 204
+    assert state.saved_ttls == [("cart:u1", TTL)]
+    assert list(state.entries) == ["cart:u1"]
+
+
 async def test_clear_is_idempotent(client: httpx.AsyncClient, state: RecordingStore) -> None:
     await put(client, "mug", 1)
     for _ in range(2):
@@ -342,6 +347,36 @@ async def test_endless_races_end_in_409(catalog: FakeCatalog) -> None:
             assert response.json() == {"detail": "cart changed concurrently, retry"}
 
 
+async def test_a_removal_that_loses_a_race_keeps_the_other_writers_line(
+    catalog: FakeCatalog,
+) -> None:
+    state = RacingStore()
+    async with serve(state, catalog) as client:
+        await put(client, "mug", 1)
+        state.races = 1
+        assert (await client.delete("/carts/u1/items/mug")).status_code == 204
+        assert quantities((await client.get("/carts/u1")).json()) == {"tea": 2}
+
+
+async def test_a_cart_refilled_while_it_is_emptied_keeps_the_new_line(
+    catalog: FakeCatalog,
+) -> None:
+    class RefilledBeforeTheDelete(InMemoryStateStore):
+        refills = 1
+
+        async def delete(self, key: str, etag: str | None = None) -> None:
+            if self.refills:
+                self.refills -= 1
+                refilled = CartContents(quantities={"tea": 2}).model_dump_json().encode()
+                await self.save(key, refilled)
+            await super().delete(key, etag)
+
+    async with serve(RefilledBeforeTheDelete(), catalog) as client:
+        await put(client, "mug", 1)
+        assert (await client.delete("/carts/u1/items/mug")).status_code == 204
+        assert quantities((await client.get("/carts/u1")).json()) == {"tea": 2}
+
+
 async def test_order_created_empties_the_cart_once(
     client: httpx.AsyncClient, state: RecordingStore
 ) -> None:
@@ -354,6 +389,13 @@ async def test_order_created_empties_the_cart_once(
     again = await client.post("/events/orders/order-created", json=order_created())
     assert again.json() == {"status": "SUCCESS"}
     assert quantities((await client.get("/carts/u1")).json()) == {"tea": 1}
+
+
+async def test_a_handled_event_is_remembered_for_its_ttl(
+    client: httpx.AsyncClient, state: RecordingStore
+) -> None:
+    await client.post("/events/orders/order-created", json=order_created(event_id="e7"))
+    assert state.saved_ttls == [("cart-order-created:e7", Settings().handled_event_ttl_seconds)]
 
 
 async def test_order_created_for_an_absent_cart_is_fine(client: httpx.AsyncClient) -> None:
@@ -398,7 +440,9 @@ async def test_catalog_unavailable_is_503(
         catalog.status = 500
     got = await client.get("/carts/u1")
     assert got.status_code == 503
-    assert got.json()["detail"].startswith("cannot price the cart: catalog")
+    # The platform's 503 for any unreachable peer, naming it.
+    assert "catalog" in got.json()["detail"]
+    assert got.headers["Retry-After"] == "1"
     assert (await put(client, "tea", 1)).status_code == 503
     assert state.saved_ttls == [("cart:u1", TTL)]
 

@@ -1,4 +1,4 @@
-"""The catalog API in-process, with in-memory adapters."""
+"""The catalog API in-process, with in-memory fakes of the building blocks."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -6,9 +6,14 @@ from pathlib import Path
 import httpx
 import pytest
 from shop_contracts.catalog import PRODUCT_CHANGED_TOPIC, ProductChanged
-from shop_dapr.testing import InMemoryPublisher, InMemorySecretStore, InMemoryStateStore
+from shop_dapr.testing import (
+    InMemoryPublisher,
+    InMemorySecretStore,
+    InMemoryStateStore,
+    fake_dapr,
+)
 
-from catalog.main import Adapters, create_app
+from catalog.main import create_app
 from catalog.settings import SEED_FILE, Settings
 
 ADMIN = {"Authorization": "Bearer s3cret"}
@@ -28,8 +33,9 @@ def state() -> InMemoryStateStore:
 async def serve(
     state: InMemoryStateStore, publisher: InMemoryPublisher, seed_file: Path | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    adapters = Adapters(state, publisher, InMemorySecretStore({"catalog-admin-token": "s3cret"}))
-    app = create_app(Settings(seed_file=seed_file), adapters)
+    secrets = InMemorySecretStore({"catalog-admin-token": "s3cret"})
+    dapr = fake_dapr(state=state, publisher=publisher, secrets=secrets)
+    app = create_app(Settings(seed_file=seed_file), dapr)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as c:
@@ -253,6 +259,15 @@ async def test_paid_order_commits_and_cancelled_releases(seeded: httpx.AsyncClie
             )
             assert reply.json() == {"status": "SUCCESS"}
     assert await available(seeded, "mug") == 35
+
+
+async def test_records_keep_their_keys(
+    seeded: httpx.AsyncClient, state: InMemoryStateStore
+) -> None:
+    # Products are read by key from outside too (system tests, the chaos suite); the
+    # index's key is `catalog-index:all` since repositories (it was `catalog-index`).
+    await reserve(seeded, "o1", mug=1)
+    assert {"product:mug", "reservation:o1", "catalog-index:all"} <= set(state.entries)
 
 
 async def test_unknown_product_in_reservation_is_404(seeded: httpx.AsyncClient) -> None:
