@@ -20,8 +20,6 @@ from shop_dapr.state import (
     ETagMismatch,
     StateEntry,
     StateStore,
-    TooMuchContention,
-    update,
 )
 
 __all__ = [
@@ -37,11 +35,9 @@ __all__ = [
     "SidecarUnavailable",
     "StateEntry",
     "StateStore",
-    "TooMuchContention",
     "TopicReply",
     "dapr_client",
     "parse_event",
     "sidecar_http_client",
-    "update",
     "wait_for_sidecar",
 ]

@@ -2,16 +2,14 @@
 read-modify-write (`update`); and an in-memory fake with the same ETag rules."""
 
 import asyncio
-import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import grpc
 from dapr.aio.clients import DaprClient
 from dapr.clients.exceptions import DaprInternalError
 from dapr.clients.grpc._state import Concurrency, StateOptions
-from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
@@ -126,40 +124,3 @@ class DaprStateStore:
             if _is_etag_error(exc):
                 raise ETagMismatch(key) from exc
             raise
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class TooMuchContention(ETagMismatch):
-    """Every attempt of a read-modify-write lost its race."""
-
-
-async def update(
-    store: StateStore,
-    key: str,
-    model: type[M],
-    change: Callable[[M | None], M],
-    attempts: int = 25,
-) -> M:
-    """Read `key`, apply `change` (a pure function of the current value, or of None when
-    absent), and write the result only if nobody wrote in between: an ETag write, or a
-    create-only write for an absent key. Lost races are retried with a short jittered
-    pause. When `change` returns its argument unchanged nothing is written."""
-    for attempt in range(attempts):
-        entry = await store.get(key)
-        current = model.model_validate_json(entry.value) if entry else None
-        new = change(current)
-        if new is current:
-            return new
-        try:
-            if entry is None:
-                if await store.create(key, new.model_dump_json().encode()):
-                    return new
-            else:
-                await store.save(key, new.model_dump_json().encode(), entry.etag)
-                return new
-        except ETagMismatch:
-            pass
-        await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 (jitter)
-    raise TooMuchContention(f"{key}: {attempts} concurrent-write retries exhausted")
