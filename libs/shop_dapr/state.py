@@ -1,5 +1,5 @@
-"""State store adapter: get, save (with TTL), create-only, delete; ETags for every
-read-modify-write (`update`); and an in-memory fake with the same ETag rules."""
+"""The state store adapter under shop_dapr.repository: get, bulk get, save (with an
+ETag, with a TTL), create-only and delete, as bytes."""
 
 import asyncio
 from collections.abc import Sequence
