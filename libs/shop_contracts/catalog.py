@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shop_contracts.common import Cents, OrderId, ProductId, Quantity
+from shop_contracts.common import Cents, ProductId, Quantity
 
 PRODUCT_CHANGED_TOPIC = "catalog.product-changed"
 PRODUCT_CHANGED_TYPE = "shop.catalog.product-changed.v1"
@@ -41,10 +41,9 @@ class ReservationItem(BaseModel):
 
 
 class ReserveRequest(BaseModel):
-    """`POST /reservations`: all items or none; idempotent per order id.
+    """`PUT /reservations/{order_id}`: all items or none; idempotent per order id.
     200: reserved. 409: not enough stock (body: ReserveRefused)."""
 
-    order_id: OrderId
     items: list[ReservationItem]
 
 

@@ -18,7 +18,7 @@ from fastapi import (
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from shop_contracts.catalog import LookupRequest, LookupResponse, ReserveRefused, ReserveRequest
-from shop_contracts.common import ProductId
+from shop_contracts.common import OrderId, ProductId
 from shop_dapr import ETagMismatch
 from shop_dapr.app import provided
 
@@ -162,19 +162,27 @@ async def delete_product(
         raise _stale(product_id) from None
 
 
-@router.post(
-    "/reservations",
+OrderIdPath = Annotated[OrderId, Path(description="letters, digits, '_' and '-'")]
+
+
+# One path for holding and releasing: daprd's access control matches an operation
+# like /reservations before /reservations/* and would refuse the release
+# (docs/dapr-traps.md#acl-prefix).
+@router.put(
+    "/reservations/{order_id}",
     response_model=None,
     responses={409: {"model": ReserveRefused, "description": "not enough stock"}},
 )
-async def reserve(request: ReserveRequest, service: ServiceDep) -> dict[str, str] | JSONResponse:
+async def reserve(
+    order_id: OrderIdPath, request: ReserveRequest, service: ServiceDep
+) -> dict[str, str] | JSONResponse:
     """Hold stock for an order: every item or none. Idempotent per order id."""
     if not request.items or len({i.product_id for i in request.items}) != len(request.items):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "items must be non-empty with unique product ids"
         )
     try:
-        await service.reserve(request.order_id, request.items)
+        await service.reserve(order_id, request.items)
     except InsufficientStock as exc:
         refused = ReserveRefused(
             detail=str(exc), product_id=exc.product_id, available=exc.available
@@ -184,12 +192,10 @@ async def reserve(request: ReserveRequest, service: ServiceDep) -> dict[str, str
         raise _not_found(str(exc)) from None
     except ReservationConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return {"order_id": request.order_id, "status": "held"}
+    return {"order_id": order_id, "status": "held"}
 
 
 @router.delete("/reservations/{order_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def release(
-    order_id: Annotated[str, Path(pattern=r"^[a-zA-Z0-9_-]{1,64}$")], service: ServiceDep
-) -> None:
+async def release(order_id: OrderIdPath, service: ServiceDep) -> None:
     """Give an order's units back. Idempotent."""
     await service.release(order_id)

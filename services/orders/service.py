@@ -163,11 +163,10 @@ class OrdersService:
 
     async def _reserve(self, order_id: str, lines: list[OrderLine]) -> None:
         request = ReserveRequest(
-            order_id=order_id,
-            items=[ReservationItem(product_id=x.product_id, quantity=x.quantity) for x in lines],
+            items=[ReservationItem(product_id=x.product_id, quantity=x.quantity) for x in lines]
         )
         response = await self._invoker.request(
-            self._peers.catalog, "POST", "/reservations", json=request.model_dump()
+            self._peers.catalog, "PUT", f"/reservations/{order_id}", json=request.model_dump()
         )
         if response.status_code == 409:
             raise CheckoutRefused(409, response.json().get("detail", "not enough stock"))

@@ -59,11 +59,8 @@ async def seeded(
 
 
 async def reserve(client: httpx.AsyncClient, order_id: str, **items: int) -> httpx.Response:
-    body = {
-        "order_id": order_id,
-        "items": [{"product_id": p.replace("_", "-"), "quantity": q} for p, q in items.items()],
-    }
-    return await client.post("/reservations", json=body)
+    body = {"items": [{"product_id": p.replace("_", "-"), "quantity": q} for p, q in items.items()]}
+    return await client.put(f"/reservations/{order_id}", json=body)
 
 
 async def available(client: httpx.AsyncClient, product_id: str) -> int:
@@ -279,7 +276,7 @@ async def test_unknown_product_in_reservation_is_404(seeded: httpx.AsyncClient) 
     [[], [{"product_id": "mug", "quantity": 0}], [{"product_id": "mug", "quantity": 1}] * 2],
 )
 async def test_bad_reservation_is_422(seeded: httpx.AsyncClient, items: list[object]) -> None:
-    answer = await seeded.post("/reservations", json={"order_id": "o1", "items": items})
+    answer = await seeded.put("/reservations/o1", json={"items": items})
     assert answer.status_code == 422
 
 

@@ -58,13 +58,13 @@ class FakeSidecar:
             ]
             missing = [i for i in ids if i not in self.prices]
             return httpx.Response(200, json={"products": found, "missing": missing})
-        if app == "catalog" and path == "/reservations":
+        if app == "catalog" and request.method == "PUT" and path.startswith("/reservations/"):
             self.reserve_calls += 1
             body = json.loads(request.content)
             for item in body["items"]:
                 if self.stock[item["product_id"]] < item["quantity"]:
                     return httpx.Response(409, json={"detail": "only 5 of product 'mug' available"})
-            self.held[body["order_id"]] = body["items"]
+            self.held[path.rsplit("/", 1)[1]] = body["items"]
             return httpx.Response(200, json={"status": "held"})
         if app == "catalog" and request.method == "DELETE":
             order_id = path.rsplit("/", 1)[1]
