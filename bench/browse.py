@@ -2,8 +2,8 @@
 three ways back to back so that the machine's noise falls on all three alike:
 
 - `sidecars`: client -> gateway -> its daprd -> catalog's daprd -> catalog (the product);
-- `direct`:   client -> gateway -> catalog, over plain HTTP (the gateway's
-              direct_upstreams setting, for this comparison only);
+- `direct`:   client -> gateway -> catalog, over plain HTTP (bench/direct_gateway.py,
+              for this comparison only);
 - `catalog`:  client -> catalog alone.
 
 The sidecar tax is sidecars over direct: the throughput ratio and the p99 ratio.

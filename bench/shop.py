@@ -1,8 +1,8 @@
 """The shop as the benchmarks run it: every service beside its real daprd (the system
 tests' launcher), plus what only the benchmarks need:
 
-- a second gateway app that calls catalog straight, bypassing both sidecars (the
-  `direct_upstreams` setting), sharing the first gateway's sidecar for everything else;
+- a second gateway app that calls catalog straight, bypassing both sidecars
+  (bench/direct_gateway.py), sharing the first gateway's sidecar for everything else;
 - three event subscribers (bench/subscriber.py), each beside its own daprd.
 
 Tracing is sampled at 0 (a production sampler keeps a small share; its cost is the
@@ -123,7 +123,7 @@ class BenchShop:
             **GATEWAY_ENV,
             "DIRECT_UPSTREAMS": f'{{"catalog": "{catalog.app_url}"}}',
         }
-        direct.start_app_only("gateway.main:create_app", env)
+        direct.start_app_only("bench.direct_gateway:create_app", env)
         self.direct_gateway = direct
         wait_for(f"{direct.app_url}/readyz", "the direct gateway")
 

@@ -2,26 +2,21 @@
 
 from typing import Any
 
-import httpx
 from shop_contracts.identity import JWKS_PATH
+from shop_dapr.invoke import Invoker, Unavailable
 
 
 class JwksError(RuntimeError):
     """No usable key set: identity is unreachable, or answered something unusable."""
 
 
-async def fetch_jwks(
-    sidecar: httpx.AsyncClient, identity_app_id: str = "identity"
-) -> dict[str, Any]:
-    """Identity's key set, fetched through the caller's own sidecar (`sidecar` is the
-    process's pooled client from `shop_dapr.sidecar_http_client`)."""
+async def fetch_jwks(invoker: Invoker, identity_app_id: str = "identity") -> dict[str, Any]:
+    """Identity's key set, fetched by its app id through the caller's own sidecar."""
     where = f"{JWKS_PATH} of app '{identity_app_id}'"
     try:
-        response = await sidecar.get(JWKS_PATH, headers={"dapr-app-id": identity_app_id})
-    except httpx.TransportError as exc:
-        raise JwksError(
-            f"could not fetch {where} through the sidecar at {sidecar.base_url}: {exc!r}"
-        ) from exc
+        response = await invoker.request(identity_app_id, "GET", JWKS_PATH)
+    except Unavailable as exc:
+        raise JwksError(f"could not fetch {where}: {exc}") from exc
     if response.status_code != 200:
         raise JwksError(
             f"fetching {where} answered HTTP {response.status_code}: is identity running "

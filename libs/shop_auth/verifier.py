@@ -15,6 +15,8 @@ DEFAULT_LEEWAY_SECONDS = 30.0
 # Far more than any token identity issues: a longer one is refused before it is parsed.
 _MAX_TOKEN_LENGTH = 8192
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "nbf", "exp", "jti"]
+# The one refusal that fetching identity's keys again may cure (it rotated its key).
+UNKNOWN_KEY_ID = "unknown key id"
 
 
 class InvalidToken(Exception):
@@ -90,7 +92,7 @@ class JwtVerifier:
             raise InvalidToken("token has no key id")
         key = self._keys.get(kid)
         if key is None:
-            raise InvalidToken("unknown key id")
+            raise InvalidToken(UNKNOWN_KEY_ID)
         try:
             payload = jwt.decode(
                 token,

@@ -10,6 +10,7 @@ from typing import Literal, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 
 from shop_dapr.bindings import DaprMailSender, MailSender
@@ -57,11 +58,15 @@ def service_app(
     wire: Wire,
     needs: Sequence[Needs] = (),
     dapr: Dapr | None = None,
+    protected: Sequence[str] = ("/",),
     also_open: Sequence[str] = (),
+    middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """The app of service `name`. `needs`: the components readiness checks through the
     sidecar. `dapr`: fakes for unit tests (no sidecar is waited for, no readiness is
-    checked). `also_open`: routes reachable without the sidecar (see apptoken)."""
+    checked). `protected` and `also_open`: which routes only the sidecar may call (see
+    apptoken). `middleware`: the service's own, inside the platform's (so that what it
+    refuses is still measured, logged and traced)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,12 +90,12 @@ def service_app(
             async with wire(app, real):
                 yield
 
-    app = FastAPI(title=name, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title=name, version="0.1.0", lifespan=lifespan, middleware=middleware)
     for router in routers:
         app.include_router(router)
     checks = {"state": state_store(settings.statestore), "broker": broker(settings.pubsub)}
     requires = [checks[need] for need in needs] if dapr is None else None
-    serve_platform(app, name, settings, requires=requires, also_open=also_open)
+    serve_platform(app, name, settings, requires=requires, protected=protected, also_open=also_open)
     return app
 
 

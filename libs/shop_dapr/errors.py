@@ -16,7 +16,13 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     reason = (
         exc.details() if isinstance(exc, grpc.RpcError) and hasattr(exc, "details") else str(exc)
     )
-    log.warning("%s %s: a Dapr building block failed: %s", request.method, request.url.path, reason)
+    log.warning(
+        "%s %s: a Dapr building block or peer failed: %s (%r)",
+        request.method,
+        request.url.path,
+        reason,
+        exc.__cause__,
+    )
     detail = f"a backing service is unavailable, retry shortly: {reason or type(exc).__name__}"
     return JSONResponse(
         {"detail": detail},

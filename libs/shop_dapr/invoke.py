@@ -50,7 +50,9 @@ M = TypeVar("M", bound=BaseModel)
 
 class Unavailable(RuntimeError):
     """The app could not be reached through the sidecar, or failed (a 5xx, or an answer
-    its caller cannot use): nothing the caller did wrong; try again later (503)."""
+    its caller cannot use): nothing the caller did wrong; try again later (503). The
+    message names the app and the status only: it may reach a public client. The cause
+    (chained) keeps the details for the log."""
 
 
 class Invoker:
@@ -84,9 +86,9 @@ class Invoker:
                 headers={**(headers or {}), "dapr-app-id": app_id},
             )
         except httpx.TransportError as exc:
-            raise Unavailable(f"{app_id} unreachable through the sidecar: {exc!r}") from exc
+            raise Unavailable(f"{app_id} unreachable") from exc
         if response.status_code >= 500:
-            raise Unavailable(f"{app_id} failed: {method} {path} answered {response.status_code}")
+            raise Unavailable(f"{app_id} failed ({response.status_code})")
         return response
 
     async def call(
@@ -96,8 +98,8 @@ class Invoker:
         `request` where a 4xx means something to the caller)."""
         response = await self.request(app_id, method, path, json=json)
         if response.status_code != 200:
-            raise Unavailable(f"{app_id} answered {response.status_code} to {method} {path}")
+            raise Unavailable(f"{app_id} answered {response.status_code}")
         try:
             return answer.model_validate_json(response.content)
         except ValidationError as exc:
-            raise Unavailable(f"{app_id} answered {method} {path} with an unusable body") from exc
+            raise Unavailable(f"{app_id} answered with an unusable body") from exc

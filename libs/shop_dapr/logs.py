@@ -98,10 +98,15 @@ class JsonFormatter(structlog.stdlib.ProcessorFormatter):
 
 def configure_logging(service: str, level: int = logging.INFO) -> None:
     """Route every logger, uvicorn's included, through one JSON handler on the root.
-    Safe to call again (each create_app does): the handler is added once."""
+    Safe to call again (each create_app does): the handler is added once, and the last
+    call names the service (one process serves one service; tests build several)."""
     root = logging.getLogger()
     root.setLevel(level)
-    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+    for handler in root.handlers:
+        if isinstance(handler.formatter, JsonFormatter):
+            handler.setFormatter(JsonFormatter(service))
+            break
+    else:
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter(service))
         root.addHandler(handler)

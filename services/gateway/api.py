@@ -4,36 +4,22 @@ what they can at the edge, then forward to the owning service by app id."""
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Depends, Form, Header, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from shop_contracts.common import USER_EMAIL_HEADER, USER_ID_HEADER, OrderId, ProductId, Quantity
+from shop_dapr.app import provided
+from shop_dapr.invoke import Invoker
 
 from gateway.auth import CurrentUser
-from gateway.service import ProductReader, Upstream, order_with_payment
+from gateway.service import ProductReader, order_with_payment
 from gateway.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
 
-
-async def get_upstream(request: Request) -> Upstream:
-    upstream: Upstream = request.app.state.upstream
-    return upstream
-
-
-async def get_products(request: Request) -> ProductReader:
-    reader: ProductReader = request.app.state.products
-    return reader
-
-
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-UpstreamDep = Annotated[Upstream, Depends(get_upstream)]
-ProductsDep = Annotated[ProductReader, Depends(get_products)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+InvokerDep = Annotated[Invoker, Depends(provided(Invoker))]
+ProductsDep = Annotated[ProductReader, Depends(provided(ProductReader))]
+SettingsDep = Annotated[Settings, Depends(provided(Settings))]
 ProductIdPath = Annotated[ProductId, Path()]
 
 
@@ -77,9 +63,9 @@ def user_headers(user: CurrentUser) -> dict[str, str]:
 
 
 @router.post("/auth/register", status_code=201, tags=["identity"])
-async def register(body: Registration, upstream: UpstreamDep, settings: SettingsDep) -> Response:
+async def register(body: Registration, invoker: InvokerDep, settings: SettingsDep) -> Response:
     return relay(
-        await upstream.call(settings.identity_app_id, "POST", "/register", json=body.model_dump())
+        await invoker.request(settings.identity_app_id, "POST", "/register", json=body.model_dump())
     )
 
 
@@ -87,13 +73,13 @@ async def register(body: Registration, upstream: UpstreamDep, settings: Settings
 async def token(
     username: Annotated[str, Form(max_length=254)],
     password: Annotated[str, Form(max_length=128)],
-    upstream: UpstreamDep,
+    invoker: InvokerDep,
     settings: SettingsDep,
     grant_type: Annotated[str, Form(pattern="^password$")] = "password",
 ) -> Response:
     """OAuth2 password flow: `username` is the e-mail address."""
     form = httpx.QueryParams({"grant_type": grant_type, "username": username, "password": password})
-    response = await upstream.call(
+    response = await invoker.request(
         settings.identity_app_id,
         "POST",
         "/token",
@@ -107,9 +93,9 @@ async def token(
 
 
 @router.get("/me", tags=["identity"])
-async def me(user: CurrentUser, upstream: UpstreamDep, settings: SettingsDep) -> Response:
+async def me(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> Response:
     return relay(
-        await upstream.call(
+        await invoker.request(
             settings.identity_app_id, "GET", "/users/me", headers=user_headers(user)
         )
     )
@@ -119,11 +105,11 @@ async def me(user: CurrentUser, upstream: UpstreamDep, settings: SettingsDep) ->
 
 
 @router.get("/products", tags=["catalog"])
-async def list_products(request: Request, upstream: UpstreamDep, settings: SettingsDep) -> Response:
+async def list_products(request: Request, invoker: InvokerDep, settings: SettingsDep) -> Response:
     """Filters: `q` (words), `category`, `min_price_cents`, `max_price_cents`,
     `sort` (name | price | -price), `page`, `page_size` (<= 100)."""
     return relay(
-        await upstream.call(
+        await invoker.request(
             settings.catalog_app_id,
             "GET",
             "/products",
@@ -133,8 +119,8 @@ async def list_products(request: Request, upstream: UpstreamDep, settings: Setti
 
 
 @router.get("/categories", tags=["catalog"])
-async def categories(upstream: UpstreamDep, settings: SettingsDep) -> Response:
-    return relay(await upstream.call(settings.catalog_app_id, "GET", "/categories"))
+async def categories(invoker: InvokerDep, settings: SettingsDep) -> Response:
+    return relay(await invoker.request(settings.catalog_app_id, "GET", "/categories"))
 
 
 @router.get("/products/{product_id}", tags=["catalog"])
@@ -149,8 +135,8 @@ async def get_product(product_id: ProductIdPath, products: ProductsDep) -> Respo
 
 
 @router.get("/cart", tags=["cart"])
-async def get_cart(user: CurrentUser, upstream: UpstreamDep, settings: SettingsDep) -> Response:
-    return relay(await upstream.call(settings.cart_app_id, "GET", f"/carts/{user.user_id}"))
+async def get_cart(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> Response:
+    return relay(await invoker.request(settings.cart_app_id, "GET", f"/carts/{user.user_id}"))
 
 
 @router.put("/cart/items/{product_id}", tags=["cart"])
@@ -158,20 +144,20 @@ async def set_cart_item(
     product_id: ProductIdPath,
     body: CartItem,
     user: CurrentUser,
-    upstream: UpstreamDep,
+    invoker: InvokerDep,
     settings: SettingsDep,
 ) -> Response:
     """Set how many of a product the cart holds."""
     path = f"/carts/{user.user_id}/items/{product_id}"
-    return relay(await upstream.call(settings.cart_app_id, "PUT", path, json=body.model_dump()))
+    return relay(await invoker.request(settings.cart_app_id, "PUT", path, json=body.model_dump()))
 
 
 @router.delete("/cart/items/{product_id}", status_code=204, tags=["cart"])
 async def remove_cart_item(
-    product_id: ProductIdPath, user: CurrentUser, upstream: UpstreamDep, settings: SettingsDep
+    product_id: ProductIdPath, user: CurrentUser, invoker: InvokerDep, settings: SettingsDep
 ) -> Response:
     path = f"/carts/{user.user_id}/items/{product_id}"
-    return relay(await upstream.call(settings.cart_app_id, "DELETE", path))
+    return relay(await invoker.request(settings.cart_app_id, "DELETE", path))
 
 
 # --- orders ---------------------------------------------------------------------------
@@ -181,7 +167,7 @@ async def remove_cart_item(
 async def checkout(
     body: Checkout,
     user: CurrentUser,
-    upstream: UpstreamDep,
+    invoker: InvokerDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=100)] = None,
 ) -> Response:
@@ -189,16 +175,16 @@ async def checkout(
     the same key returns the same order (200) instead of placing a second one."""
     headers = user_headers(user) | ({"Idempotency-Key": idempotency_key} if idempotency_key else {})
     return relay(
-        await upstream.call(
+        await invoker.request(
             settings.orders_app_id, "POST", "/orders", json=body.model_dump(), headers=headers
         )
     )
 
 
 @router.get("/orders", tags=["orders"])
-async def orders(user: CurrentUser, upstream: UpstreamDep, settings: SettingsDep) -> Response:
+async def orders(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> Response:
     return relay(
-        await upstream.call(settings.orders_app_id, "GET", "/orders", headers=user_headers(user))
+        await invoker.request(settings.orders_app_id, "GET", "/orders", headers=user_headers(user))
     )
 
 
@@ -206,12 +192,12 @@ async def orders(user: CurrentUser, upstream: UpstreamDep, settings: SettingsDep
 async def order(
     order_id: Annotated[OrderId, Path()],
     user: CurrentUser,
-    upstream: UpstreamDep,
+    invoker: InvokerDep,
     settings: SettingsDep,
 ) -> JSONResponse:
     """The order with its payment (null until payments has seen it)."""
     code, body = await order_with_payment(
-        upstream, settings.orders_app_id, settings.payments_app_id, order_id, user_headers(user)
+        invoker, settings.orders_app_id, settings.payments_app_id, order_id, user_headers(user)
     )
     return JSONResponse(body, code)
 
@@ -222,7 +208,7 @@ async def order(
 @router.post("/webhooks/payment-provider", tags=["payments"])
 async def payment_provider_webhook(
     request: Request,
-    upstream: UpstreamDep,
+    invoker: InvokerDep,
     settings: SettingsDep,
     provider_signature: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
@@ -232,17 +218,11 @@ async def payment_provider_webhook(
     if provider_signature is not None:
         headers["Provider-Signature"] = provider_signature
     return relay(
-        await upstream.call(
+        await invoker.request(
             settings.payments_app_id,
             "POST",
             "/webhooks/provider",
             content=await request.body(),
             headers=headers,
         )
-    )
-
-
-def upstream_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"service unavailable: {exc}"}, status.HTTP_503_SERVICE_UNAVAILABLE
     )

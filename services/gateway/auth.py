@@ -2,14 +2,12 @@
 request. The rate limiter asks first (edge.py keys its buckets by the verified user);
 the route's `CurrentUser` gets the same answer from the request's scope."""
 
-import asyncio
-import time
 from typing import Annotated
 
-import httpx
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from shop_auth import Claims, InvalidToken, JwksError, JwtVerifier, fetch_jwks
+from shop_auth import Authenticator, Claims, InvalidToken, JwksError
+from shop_dapr.app import provided_by
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
@@ -17,39 +15,6 @@ _bearer = HTTPBearer(auto_error=False, description="an access token from /api/v1
 # Where a request keeps what verifying its token said (in its scope's state, which lives
 # as long as the request).
 _VERDICT = "gateway.caller"
-
-
-class Authenticator:
-    """Fetches identity's key set on first use (identity may start after the gateway)
-    and again when a token names a key it does not know (key rotation)."""
-
-    # Forged tokens naming made-up key ids must not turn into a flood of JWKS fetches.
-    MIN_REFRESH_INTERVAL_SECONDS = 30.0
-
-    def __init__(self, sidecar: httpx.AsyncClient, identity_app_id: str) -> None:
-        self._sidecar = sidecar
-        self._identity = identity_app_id
-        self._verifier: JwtVerifier | None = None
-        self._fetched_at = float("-inf")
-        self._lock = asyncio.Lock()
-
-    async def verify(self, token: str) -> Claims:
-        verifier = self._verifier or await self._refresh(None)
-        try:
-            return verifier.verify(token)
-        except InvalidToken as exc:
-            recently = time.monotonic() - self._fetched_at < self.MIN_REFRESH_INTERVAL_SECONDS
-            if exc.reason != "unknown key id" or recently:
-                raise
-        return (await self._refresh(verifier)).verify(token)
-
-    async def _refresh(self, stale: JwtVerifier | None) -> JwtVerifier:
-        async with self._lock:
-            if self._verifier is None or self._verifier is stale:
-                jwks = await fetch_jwks(self._sidecar, self._identity)
-                self._verifier = JwtVerifier.from_jwks(jwks)
-                self._fetched_at = time.monotonic()
-            return self._verifier
 
 
 async def caller(scope: Scope) -> Claims | HTTPException:
@@ -74,7 +39,7 @@ async def _verify(scope: Scope) -> Claims | HTTPException:
     credentials = await _bearer(HTTPConnection(scope))
     if credentials is None:
         return _unauthorized("missing bearer token: log in at /api/v1/auth/token")
-    authenticator: Authenticator = scope["app"].state.authenticator
+    authenticator = provided_by(scope["app"], Authenticator)
     try:
         return await authenticator.verify(credentials.credentials)
     except InvalidToken as exc:

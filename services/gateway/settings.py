@@ -1,4 +1,4 @@
-from pydantic import AnyHttpUrl, Field
+from pydantic import Field
 from shop_dapr import SidecarSettings
 
 
@@ -16,8 +16,3 @@ class Settings(SidecarSettings):
     rate_limit_per_second: float = Field(default=50.0, gt=0)
     rate_limit_burst: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # For the benchmarks only (bench/), never in a deployment: apps the gateway calls
-    # straight at these URLs, bypassing both sidecars, to measure what the sidecars cost.
-    # JSON, e.g. DIRECT_UPSTREAMS='{"catalog": "http://127.0.0.1:8101"}'. The gateway's
-    # APP_API_TOKEN goes along, so the app must share it (as under `make run`).
-    direct_upstreams: dict[str, AnyHttpUrl] = Field(default_factory=dict)

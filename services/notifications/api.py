@@ -13,25 +13,27 @@ import asyncio
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, WebSocket, status
-from shop_auth import InvalidToken, JwksError
+from fastapi import APIRouter, Depends, WebSocket, status
+from shop_auth import Authenticator, InvalidToken, JwksError
+from shop_dapr.app import provided
 
-from notifications.service import Authenticator, NotificationService, StatusHub
+from notifications.service import NotificationService, StatusHub
+from notifications.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-
-async def get_service(request: Request) -> NotificationService:
-    service: NotificationService = request.app.state.service
-    return service
-
-
-ServiceDep = Annotated[NotificationService, Depends(get_service)]
+ServiceDep = Annotated[NotificationService, Depends(provided(NotificationService))]
 
 
 @router.websocket("/ws/orders")
-async def order_updates(websocket: WebSocket, token: str = "") -> None:
+async def order_updates(
+    websocket: WebSocket,
+    authenticator: Annotated[Authenticator, Depends(provided(Authenticator))],
+    hub: Annotated[StatusHub, Depends(provided(StatusHub))],
+    settings: Annotated[Settings, Depends(provided(Settings))],
+    token: str = "",
+) -> None:
     # Accepted before the token is checked: a refusal before the handshake reaches the
     # client as a bare HTTP 403, while after it the client can read the code and reason.
     await websocket.accept()
@@ -40,9 +42,8 @@ async def order_updates(websocket: WebSocket, token: str = "") -> None:
             status.WS_1008_POLICY_VIOLATION, "missing token: connect to /ws/orders?token=<jwt>"
         )
         return
-    authenticator: Authenticator = websocket.app.state.authenticator
     try:
-        user_id = await authenticator.user_id(token)
+        user_id = (await authenticator.verify(token)).user_id
     except InvalidToken as exc:
         await websocket.close(status.WS_1008_POLICY_VIOLATION, f"invalid token: {exc.reason}")
         return
@@ -52,9 +53,8 @@ async def order_updates(websocket: WebSocket, token: str = "") -> None:
             status.WS_1013_TRY_AGAIN_LATER, "identity's keys are unavailable: try again shortly"
         )
         return
-    hub: StatusHub = websocket.app.state.hub
     with hub.connect(user_id) as updates:
-        await _relay(websocket, updates, websocket.app.state.ws_send_timeout)
+        await _relay(websocket, updates, settings.ws_send_timeout_seconds)
 
 
 async def _relay(websocket: WebSocket, updates: asyncio.Queue[str], send_timeout: float) -> None:

@@ -24,11 +24,6 @@ class Receipt:
     body: str
 
 
-def receipt_key(order_id: str) -> str:
-    """The marker that says this order's receipt has been sent."""
-    return f"receipt:{order_id}"
-
-
 def format_money(cents: int, currency: str) -> str:
     return f"{cents // 100}.{cents % 100:02d} {currency}"
 

@@ -1,19 +1,18 @@
 """Notification use cases: the receipt on payment, live status for connected clients."""
 
 import asyncio
-import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
 
+from pydantic import BaseModel
 from shop_contracts.orders import OrderCreated, OrderStatus, OrderStatusChanged
-from shop_dapr import StateStore
+from shop_dapr.app import Dapr
 from shop_dapr.bindings import MailSender
 from shop_dapr.metrics import NOTIFICATIONS_SENT
 from shop_dapr.usecase import use_case
 
-from notifications.domain import StatusUpdate, is_mailable, receipt_key, render_receipt
+from notifications.domain import StatusUpdate, is_mailable, render_receipt
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +57,17 @@ class StatusHub:
             NOTIFICATIONS_SENT.labels("websocket").inc()
 
 
+class ReceiptSent(BaseModel):
+    """The marker that says an order's receipt has been sent (stored as `receipt:<order>`),
+    and the event that sent it."""
+
+    event_id: str
+
+
 class NotificationService:
-    def __init__(self, state: StateStore, mail: MailSender, hub: StatusHub) -> None:
-        self._state = state
-        self._mail = mail
+    def __init__(self, dapr: Dapr, hub: StatusHub) -> None:
+        self._receipts = dapr.repository(ReceiptSent, "receipt")
+        self._mail: MailSender = dapr.mail
         self._hub = hub
 
     def order_created(self, order: OrderCreated) -> None:
@@ -89,8 +95,7 @@ class NotificationService:
         self._hub.push(order.user_id, update)
 
     async def _send_receipt(self, event_id: str, order: OrderStatusChanged) -> None:
-        key = receipt_key(order.order_id)
-        if await self._state.get(key) is not None:
+        if await self._receipts.get(order.order_id) is not None:
             log.info("receipt for order %s already sent, skipping", order.order_id)
             return
         if not is_mailable(order.email):
@@ -103,32 +108,4 @@ class NotificationService:
         # sends the receipt again on redelivery, as does a redelivery racing this one:
         # the receipt is at least once, not exactly once. SMTP offers no idempotency key
         # that could close that window.
-        await self._state.create(key, json.dumps({"event_id": event_id}).encode())
-
-
-class Claims(Protocol):
-    @property
-    def user_id(self) -> str: ...
-
-
-class TokenVerifier(Protocol):
-    def verify(self, token: str) -> Claims:
-        """The token's claims; raises shop_auth.InvalidToken when it is not valid."""
-
-
-class Authenticator:
-    """Verifies clients' tokens with a verifier built on first use, then kept: identity
-    may start after notifications, so its keys are fetched when the first client
-    connects. A failed load is not kept; the next connection tries again."""
-
-    def __init__(self, load: Callable[[], Awaitable[TokenVerifier]]) -> None:
-        self._load = load
-        self._verifier: TokenVerifier | None = None
-        self._loading = asyncio.Lock()
-
-    async def user_id(self, token: str) -> str:
-        """Raises shop_auth.InvalidToken, or shop_auth.JwksError when there are no keys."""
-        async with self._loading:
-            if self._verifier is None:
-                self._verifier = await self._load()
-        return self._verifier.verify(token).user_id
+        await self._receipts.create(order.order_id, ReceiptSent(event_id=event_id))

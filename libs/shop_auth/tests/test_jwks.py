@@ -1,10 +1,11 @@
-"""fetch_jwks against an httpx MockTransport playing the caller's sidecar."""
+"""fetch_jwks through an Invoker, with an httpx MockTransport playing the caller's sidecar."""
 
 from typing import Any
 
 import httpx
 import pytest
 from shop_contracts.identity import JWKS_PATH
+from shop_dapr.invoke import Invoker
 
 from shop_auth import JwksError, fetch_jwks
 
@@ -23,7 +24,7 @@ async def test_jwks_is_fetched_from_identity_through_the_sidecar() -> None:
         return httpx.Response(200, json=JWKS)
 
     async with sidecar(handle) as client:
-        assert await fetch_jwks(client) == JWKS
+        assert await fetch_jwks(Invoker(client)) == JWKS
     assert seen[0].url.path == JWKS_PATH
     assert seen[0].headers["dapr-app-id"] == "identity"
 
@@ -36,7 +37,8 @@ def _down(request: httpx.Request) -> httpx.Response:
     ("handler", "message"),
     [
         (_down, "could not fetch"),
-        (lambda r: httpx.Response(500, text="boom"), "HTTP 500"),
+        (lambda r: httpx.Response(500, text="boom"), "failed \\(500\\)"),
+        (lambda r: httpx.Response(403, text="denied"), "HTTP 403"),
         (lambda r: httpx.Response(200, text="<html>"), "not JSON"),
         (lambda r: httpx.Response(200, json={"kid": "k"}), "not a JWKS"),
     ],
@@ -44,4 +46,4 @@ def _down(request: httpx.Request) -> httpx.Response:
 async def test_failures_are_a_clear_jwks_error(handler: Any, message: str) -> None:
     async with sidecar(handler) as client:
         with pytest.raises(JwksError, match=message):
-            await fetch_jwks(client, identity_app_id="identity")
+            await fetch_jwks(Invoker(client), identity_app_id="identity")

@@ -149,8 +149,8 @@ def test_stdlib_and_structlog_loggers_write_the_same_line(written: io.StringIO) 
 def test_configuring_again_adds_no_handler_and_keeps_the_noise_out(
     written: io.StringIO,
 ) -> None:
-    configure_logging("orders")
-    configure_logging("payments")  # the first service's handler stays, alone
+    configure_logging("payments")
+    configure_logging("orders")  # one handler still, naming the last service
     root = logging.getLogger()
     assert sum(isinstance(h.formatter, JsonFormatter) for h in root.handlers) == 1
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -1,5 +1,6 @@
 """The gateway in-process; an httpx MockTransport plays the sidecar and the services
-behind it. Tokens are signed with a key made here, served as identity's JWKS."""
+behind it (shop_dapr.testing.fake_dapr). Tokens are signed with a key made here, served
+as identity's JWKS."""
 
 import json
 import time
@@ -10,8 +11,10 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from shop_auth import Claims, JwtVerifier
+from pydantic import SecretStr
+from shop_auth import Authenticator, Claims, JwtVerifier
 from shop_contracts.identity import JWT_AUDIENCE, JWT_ISSUER
+from shop_dapr.testing import fake_dapr
 
 from gateway.main import create_app
 from gateway.settings import Settings
@@ -21,23 +24,28 @@ KEY = Ed25519PrivateKey.generate()
 KID = "k1"
 
 
-def jwks() -> dict[str, object]:
-    public = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(KEY.public_key()))
-    return {"keys": [{**public, "kid": KID, "use": "sig", "alg": "EdDSA"}]}
+def jwks(*keys: dict[str, object]) -> dict[str, object]:
+    return {"keys": list(keys) or [jwk(KEY, KID)]}
 
 
-def token(key: Ed25519PrivateKey = KEY, **claims: object) -> str:
+def jwk(key: Ed25519PrivateKey, kid: str) -> dict[str, object]:
+    public = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key()))
+    return {**public, "kid": kid, "use": "sig", "alg": "EdDSA"}
+
+
+def token(key: Ed25519PrivateKey = KEY, kid: str = KID, **claims: object) -> str:
     now = int(time.time())
     payload = {
         "iss": JWT_ISSUER, "aud": JWT_AUDIENCE, "sub": "alice", "email": "alice@example.com",
         "name": "Alice", "iat": now, "nbf": now, "exp": now + 600, "jti": uuid.uuid4().hex,
     } | claims  # fmt: skip
-    return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": KID})
+    return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": kid})
 
 
 class FakeSidecar:
     def __init__(self) -> None:
         self.products = {"mug": dict(MUG)}
+        self.jwks = jwks()
         self.calls: list[tuple[str, str, str]] = []
         self.seen_headers: list[httpx.Headers] = []
         self.down = False
@@ -49,7 +57,7 @@ class FakeSidecar:
         self.calls.append((app, request.method, path))
         self.seen_headers.append(request.headers)
         if (app, path) == ("identity", "/.well-known/jwks.json"):
-            return httpx.Response(200, json=jwks())
+            return httpx.Response(200, json=self.jwks)
         if app == "catalog" and path.startswith("/products/"):
             product = self.products.get(path.removeprefix("/products/"))
             return (
@@ -76,7 +84,7 @@ def sidecar() -> FakeSidecar:
 
 
 async def serve(sidecar: FakeSidecar, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, sidecar_transport=httpx.MockTransport(sidecar.handle))
+    app = create_app(settings, fake_dapr(sidecar=sidecar.handle))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as c:
@@ -164,7 +172,10 @@ async def test_unreachable_service_is_503_with_reason(
 async def test_failing_service_is_503(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/cart", headers=bearer())
     assert response.status_code == 503
-    assert response.json() == {"detail": "service unavailable: cart failed (500)"}
+    assert response.json() == {
+        "detail": "a backing service is unavailable, retry shortly: cart failed (500)"
+    }
+    assert response.headers["Retry-After"] == "1"
 
 
 # --- authentication -------------------------------------------------------------------
@@ -330,3 +341,46 @@ async def test_a_request_verifies_its_token_once(
         assert forged.status_code == 401
         assert "signature invalid" in forged.json()["detail"]
     assert len(calls) == 2
+
+
+async def test_a_rotated_identity_key_is_fetched_and_accepted(
+    sidecar: FakeSidecar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Authenticator, "MIN_REFRESH_INTERVAL_SECONDS", 0.0)
+    rotated = Ed25519PrivateKey.generate()
+    async for client in serve(sidecar, Settings()):
+        assert (await client.get("/api/v1/orders/o1", headers=bearer())).status_code == 200
+        # identity publishes its new key beside the old one and signs with the new one.
+        sidecar.jwks = jwks(jwk(KEY, KID), jwk(rotated, "k2"))
+        new = await client.get("/api/v1/orders/o1", headers=bearer(token(rotated, "k2")))
+        old = await client.get("/api/v1/orders/o1", headers=bearer())
+    assert (new.status_code, old.status_code) == (200, 200)
+    assert sidecar.calls.count(("identity", "GET", "/.well-known/jwks.json")) == 2
+
+
+async def test_refused_requests_are_measured(sidecar: FakeSidecar) -> None:
+    async for client in serve(sidecar, Settings(rate_limit_per_second=1, rate_limit_burst=1)):
+        before = refused_count(await client.get("/metrics"))
+        codes = [(await client.get("/api/v1/products/mug")).status_code for _ in range(2)]
+        assert codes == [200, 429]
+        assert refused_count(await client.get("/metrics")) == before + 1
+
+
+def refused_count(metrics: httpx.Response) -> float:
+    series = 'shop_http_requests_total{method="GET",route="unmatched",status="429"}'
+    found = [line for line in metrics.text.splitlines() if line.startswith(series)]
+    return float(found[0].split()[-1]) if found else 0.0
+
+
+async def test_only_event_routes_need_the_app_token(sidecar: FakeSidecar) -> None:
+    async for client in serve(sidecar, Settings(app_api_token=SecretStr("app-token"))):
+        assert (await client.get("/api/v1/products/mug")).status_code == 200
+        assert (await client.get("/openapi.json")).json()["info"]["title"] == "shop"
+        assert (await client.get("/docs")).status_code == 200
+        event = product_changed("mug")
+        refused = await client.post("/events/catalog/product-changed", json=event)
+        assert refused.status_code == 401
+        delivered = await client.post(
+            "/events/catalog/product-changed", json=event, headers={"dapr-api-token": "app-token"}
+        )
+        assert delivered.json() == {"status": "SUCCESS"}

@@ -1,22 +1,9 @@
 """Test doubles and event builders shared by the notifications tests."""
 
-from dataclasses import dataclass
+from shop_auth.testing import FakeIdentity
 
-from shop_auth import InvalidToken
-
-
-@dataclass(frozen=True)
-class User:
-    user_id: str
-
-
-class FakeVerifier:
-    """Accepts `token-<user id>`, so tests need no keys; refuses anything else."""
-
-    def verify(self, token: str) -> User:
-        if not token.startswith("token-"):
-            raise InvalidToken("signature invalid")
-        return User(token.removeprefix("token-"))
+# Signs the clients' tokens and serves its keys through the fake sidecar.
+IDENTITY = FakeIdentity()
 
 
 LINES = [

@@ -2,7 +2,7 @@
 
 from shop_contracts.orders import OrderStatusChanged
 
-from notifications.domain import format_money, is_mailable, receipt_key, render_receipt
+from notifications.domain import format_money, is_mailable, render_receipt
 from notifications.tests.fakes import status_changed
 
 
@@ -36,7 +36,3 @@ def test_only_one_plain_address_is_mailable() -> None:
         assert not is_mailable(bad), bad
     assert not is_mailable("ada@example.com\r\nBcc: eve@example.com")
     assert not is_mailable("Ada <ada@example.com>")
-
-
-def test_receipt_marker_is_keyed_by_order() -> None:
-    assert receipt_key("o-1") == "receipt:o-1"

@@ -1,15 +1,17 @@
 """Topic handlers in-process: the receipt, its idempotency, and the replies to the sidecar."""
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from shop_dapr.app import Dapr
 from shop_dapr.bindings import MailNotSent
-from shop_dapr.testing import InMemoryMailSender, InMemoryStateStore, Mail
+from shop_dapr.testing import InMemoryMailSender, InMemoryStateStore, Mail, fake_dapr
 
-from notifications.main import Adapters, create_app
+from notifications.main import create_app
 from notifications.settings import Settings
-from notifications.tests.fakes import FakeVerifier, order_created, status_changed
+from notifications.tests.fakes import order_created, status_changed
 
 CREATED = "/events/orders/order-created"
 CHANGED = "/events/orders/order-status-changed"
@@ -30,8 +32,8 @@ def mail() -> InMemoryMailSender:
     return InMemoryMailSender()
 
 
-async def serve(adapters: Adapters) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(), adapters)
+async def serve(dapr: Dapr) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(), dapr)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as c:
@@ -42,7 +44,7 @@ async def serve(adapters: Adapters) -> AsyncIterator[httpx.AsyncClient]:
 async def client(
     state: InMemoryStateStore, mail: InMemoryMailSender
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in serve(Adapters(state, mail, FakeVerifier())):
+    async for c in serve(fake_dapr(state=state, mail=mail)):
         yield c
 
 
@@ -73,12 +75,13 @@ async def test_redelivered_paid_event_sends_no_second_receipt(
     assert first.json() == again.json() == {"status": "SUCCESS"}
     assert len(mail.sent) == 1
     assert "receipt:o-1" in state.entries
+    assert json.loads(state.entries["receipt:o-1"].value) == {"event_id": "paid-o-1"}
 
 
 async def test_mail_failure_asks_for_redelivery_and_leaves_no_marker(
     state: InMemoryStateStore,
 ) -> None:
-    async for client in serve(Adapters(state, BrokenMailSender(), FakeVerifier())):
+    async for client in serve(fake_dapr(state=state, mail=BrokenMailSender())):
         response = await client.post(CHANGED, json=status_changed("paid"))
 
     assert response.json() == {"status": "RETRY"}
@@ -88,9 +91,9 @@ async def test_mail_failure_asks_for_redelivery_and_leaves_no_marker(
 async def test_receipt_is_sent_on_the_redelivery_after_a_failure(
     state: InMemoryStateStore, mail: InMemoryMailSender
 ) -> None:
-    async for client in serve(Adapters(state, BrokenMailSender(), FakeVerifier())):
+    async for client in serve(fake_dapr(state=state, mail=BrokenMailSender())):
         await client.post(CHANGED, json=status_changed("paid"))
-    async for client in serve(Adapters(state, mail, FakeVerifier())):
+    async for client in serve(fake_dapr(state=state, mail=mail)):
         response = await client.post(CHANGED, json=status_changed("paid"))
 
     assert response.json() == {"status": "SUCCESS"}

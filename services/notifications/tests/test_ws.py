@@ -5,22 +5,25 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from shop_dapr.testing import InMemoryMailSender, InMemoryStateStore
+from shop_auth import Authenticator
+from shop_auth.testing import FakeIdentity
+from shop_dapr.app import provided_by
+from shop_dapr.testing import fake_dapr
 from starlette.websockets import WebSocketDisconnect
 
-from notifications.main import Adapters, create_app
+from notifications.main import create_app
 from notifications.service import StatusHub
 from notifications.settings import Settings
-from notifications.tests.fakes import FakeVerifier, order_created, status_changed
+from notifications.tests.fakes import IDENTITY, order_created, status_changed
 
 CREATED = "/events/orders/order-created"
 CHANGED = "/events/orders/order-status-changed"
+ADA = f"/ws/orders?token={IDENTITY.token('ada')}"
 
 
 @pytest.fixture
 def app() -> FastAPI:
-    adapters = Adapters(InMemoryStateStore(), InMemoryMailSender(), FakeVerifier())
-    return create_app(Settings(), adapters)
+    return create_app(Settings(), fake_dapr(sidecar=IDENTITY.handle))
 
 
 @pytest.fixture
@@ -34,7 +37,7 @@ def update(order_id: str, status: str) -> dict[str, object]:
 
 
 def test_client_gets_its_own_orders_statuses_in_order(client: TestClient) -> None:
-    with client.websocket_connect("/ws/orders?token=token-ada") as ws:
+    with client.websocket_connect(ADA) as ws:
         # Another user's events come first: were they delivered, they would be read first.
         client.post(CREATED, json=order_created("o-2", user_id="bob"))
         client.post(CHANGED, json=status_changed("paid", "o-2", user_id="bob"))
@@ -55,8 +58,8 @@ def test_client_gets_its_own_orders_statuses_in_order(client: TestClient) -> Non
 
 def test_every_socket_of_the_user_gets_the_update(client: TestClient) -> None:
     with (
-        client.websocket_connect("/ws/orders?token=token-ada") as phone,
-        client.websocket_connect("/ws/orders?token=token-ada") as laptop,
+        client.websocket_connect(ADA) as phone,
+        client.websocket_connect(ADA) as laptop,
     ):
         client.post(CREATED, json=order_created("o-1", user_id="ada"))
 
@@ -66,9 +69,9 @@ def test_every_socket_of_the_user_gets_the_update(client: TestClient) -> None:
 def test_closed_socket_leaves_the_registry_and_others_still_get_updates(
     app: FastAPI, client: TestClient
 ) -> None:
-    hub: StatusHub = app.state.hub
-    with client.websocket_connect("/ws/orders?token=token-ada") as staying:
-        with client.websocket_connect("/ws/orders?token=token-ada"):
+    hub = provided_by(app, StatusHub)
+    with client.websocket_connect(ADA) as staying:
+        with client.websocket_connect(ADA):
             assert hub.connections("ada") == 2
         assert hub.connections("ada") == 1
 
@@ -90,7 +93,8 @@ def test_events_without_listeners_still_succeed(client: TestClient) -> None:
     [
         ("", "missing token"),
         ("?token=", "missing token"),
-        ("?token=forged", "invalid token: signature invalid"),
+        (f"?token={IDENTITY.forged()}", "invalid token: signature invalid"),
+        ("?token=forged", "invalid token: malformed token"),
     ],
 )
 def test_bad_token_closes_with_policy_violation(
@@ -104,3 +108,36 @@ def test_bad_token_closes_with_policy_violation(
 
     assert closed.value.code == 1008
     assert closed.value.reason.startswith(reason)
+
+
+def test_keys_rotated_by_identity_are_fetched_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Authenticator, "MIN_REFRESH_INTERVAL_SECONDS", 0.0)
+    identity = FakeIdentity()
+    old = identity.token("ada")
+    with TestClient(create_app(Settings(), fake_dapr(sidecar=identity.handle))) as client:
+        with client.websocket_connect(f"/ws/orders?token={old}") as first:
+            client.post(CREATED, json=order_created("o-1", user_id="ada"))
+            assert first.receive_json() == update("o-1", "pending")
+        identity.rotate("k2")
+        with (
+            client.websocket_connect(f"/ws/orders?token={identity.token('ada')}") as new,
+            client.websocket_connect(f"/ws/orders?token={old}") as still,
+        ):
+            client.post(CREATED, json=order_created("o-2", user_id="ada"))
+
+            assert new.receive_json() == still.receive_json() == update("o-2", "pending")
+    assert identity.fetches == 2
+
+
+def test_unavailable_keys_close_with_try_again_later() -> None:
+    identity = FakeIdentity()
+    identity.down = True
+    with (
+        TestClient(create_app(Settings(), fake_dapr(sidecar=identity.handle))) as client,
+        client.websocket_connect(f"/ws/orders?token={identity.token()}") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_json()
+
+    assert closed.value.code == 1013
+    assert closed.value.reason.startswith("identity's keys are unavailable")
