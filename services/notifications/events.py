@@ -4,9 +4,9 @@ import logging
 
 from fastapi import APIRouter
 from shop_contracts.orders import OrderCreated, OrderStatusChanged
-from shop_dapr import TopicReply, parse_event
+from shop_dapr import CloudEvent, TopicReply
 from shop_dapr.bindings import MailNotSent
-from shop_dapr.subscriber import EventBody
+from shop_dapr.subscriber import topic
 
 from notifications.api import ServiceDep
 from notifications.service import Undeliverable
@@ -15,31 +15,23 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", include_in_schema=False)
 
 
-@router.post("/orders/order-created")
-async def on_order_created(service: ServiceDep, body: EventBody) -> dict[str, str]:
-    event = parse_event(body, OrderCreated)
-    if event is None:
-        return TopicReply.DROP.body()
+@topic(router, "/orders/order-created", OrderCreated)
+async def on_order_created(event: CloudEvent[OrderCreated], service: ServiceDep) -> None:
     # Only pushes to connected clients, which cannot fail: nothing to redeliver.
     service.order_created(event.data)
-    return TopicReply.SUCCESS.body()
 
 
-@router.post("/orders/order-status-changed")
-async def on_order_status_changed(service: ServiceDep, body: EventBody) -> dict[str, str]:
-    event = parse_event(body, OrderStatusChanged)
-    if event is None:
-        return TopicReply.DROP.body()
+@topic(router, "/orders/order-status-changed", OrderStatusChanged)
+async def on_order_status_changed(
+    event: CloudEvent[OrderStatusChanged], service: ServiceDep
+) -> TopicReply:
+    # A failing state store raises: `topic` answers RETRY, the event is fine.
     try:
         await service.order_status_changed(event.id, event.data)
     except Undeliverable as exc:
         log.warning("dropping order-status-changed event %s: %s", event.id, exc)
-        return TopicReply.DROP.body()
+        return TopicReply.DROP
     except MailNotSent as exc:
         log.warning("receipt of event %s not sent, asking for redelivery: %s", event.id, exc)
-        return TopicReply.RETRY.body()
-    except Exception:
-        # The state store failed: the event is fine, so let the sidecar redeliver it.
-        log.exception("order-status-changed event %s not handled, asking for redelivery", event.id)
-        return TopicReply.RETRY.body()
-    return TopicReply.SUCCESS.body()
+        return TopicReply.RETRY
+    return TopicReply.SUCCESS

@@ -10,10 +10,10 @@ from shop_contracts.payments import (
     PaymentFailed,
     PaymentSucceeded,
 )
-from shop_dapr import TopicReply, parse_event
+from shop_dapr import CloudEvent, TopicReply
 from shop_dapr.invoke import Unavailable
 from shop_dapr.metrics import PAYMENT_OUTCOMES_REFUSED
-from shop_dapr.subscriber import EventBody
+from shop_dapr.subscriber import topic
 
 from orders.api import ServiceDep
 from orders.domain import InvalidTransition
@@ -23,40 +23,37 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", include_in_schema=False)
 
 
-@router.post("/payments/payment-succeeded")
-async def on_payment_succeeded(service: ServiceDep, body: EventBody) -> dict[str, str]:
-    event = parse_event(body, PaymentSucceeded)
-    if event is None:
-        return TopicReply.DROP.body()
+@topic(router, "/payments/payment-succeeded", PaymentSucceeded)
+async def on_payment_succeeded(
+    event: CloudEvent[PaymentSucceeded], service: ServiceDep
+) -> TopicReply:
     return await _apply(
         PAYMENT_SUCCEEDED_TOPIC, event.data.order_id, service.payment_succeeded(event.data)
     )
 
 
-@router.post("/payments/payment-failed")
-async def on_payment_failed(service: ServiceDep, body: EventBody) -> dict[str, str]:
-    event = parse_event(body, PaymentFailed)
-    if event is None:
-        return TopicReply.DROP.body()
+@topic(router, "/payments/payment-failed", PaymentFailed)
+async def on_payment_failed(event: CloudEvent[PaymentFailed], service: ServiceDep) -> TopicReply:
     return await _apply(
         PAYMENT_FAILED_TOPIC, event.data.order_id, service.payment_failed(event.data)
     )
 
 
-async def _apply(topic: str, order_id: str, outcome: Awaitable[None]) -> dict[str, str]:
+async def _apply(topic_name: str, order_id: str, outcome: Awaitable[None]) -> TopicReply:
+    """Any other failure (the state store, the broker) raises: `topic` answers RETRY."""
     try:
         await outcome
     except (OutcomeRefused, OrderNotFound) as exc:
         # Dropped, so it lands in the subscription's dead-letter topic for a person to see.
-        PAYMENT_OUTCOMES_REFUSED.labels(topic).inc()
-        log.error("refused a %s event for order %s: %s", topic, order_id, exc)
-        return TopicReply.DROP.body()
+        PAYMENT_OUTCOMES_REFUSED.labels(topic_name).inc()
+        log.error("refused a %s event for order %s: %s", topic_name, order_id, exc)
+        return TopicReply.DROP
     except InvalidTransition as exc:
         # Cannot get better by retrying; a paid-after-cancel needs a refund (see README).
         log.error("payment outcome for order %s not applied: %s", order_id, exc)
-        return TopicReply.DROP.body()
+        return TopicReply.DROP
     except Unavailable as exc:
         # payments could not be asked whether the event is true: ask again later.
         log.warning("payment outcome for order %s not checked yet: %s", order_id, exc)
-        return TopicReply.RETRY.body()
-    return TopicReply.SUCCESS.body()
+        return TopicReply.RETRY
+    return TopicReply.SUCCESS
