@@ -59,14 +59,9 @@ class ProductView(BaseModel):
 
     @classmethod
     def of(cls, product: Product) -> "ProductView":
-        return cls(
-            id=product.id,
-            name=product.name,
-            description=product.description,
-            category=product.category,
-            price_cents=product.price_cents,
-            currency=CURRENCY,
-            available=max(product.available, 0),
+        # The product's own fields (the rest ignored), and what shoppers may know of stock.
+        return cls.model_validate(
+            {**product.model_dump(), "currency": CURRENCY, "available": max(product.available, 0)}
         )
 
 
@@ -127,12 +122,7 @@ class IndexEntry(BaseModel):
 
     @classmethod
     def of(cls, product: Product) -> "IndexEntry":
-        return cls(
-            name=product.name,
-            description=product.description,
-            category=product.category,
-            price_cents=product.price_cents,
-        )
+        return cls.model_validate(product.model_dump())
 
 
 class ProductQuery(BaseModel):

@@ -3,7 +3,6 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 from shop_auth import Authenticator
 from shop_dapr.app import Dapr, provide, service_app
@@ -11,7 +10,7 @@ from starlette.middleware import Middleware
 
 from gateway import api, events
 from gateway.auth import verified_user_id
-from gateway.domain import RateLimiter, TtlCache
+from gateway.domain import RateLimiter
 from gateway.edge import BodyLimit, RateLimit
 from gateway.service import ProductReader
 from gateway.settings import Settings
@@ -23,13 +22,14 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Fa
 
     @asynccontextmanager
     async def wire(app: FastAPI, dapr: Dapr) -> AsyncIterator[None]:
-        cache: TtlCache[httpx.Response] = TtlCache(settings.product_cache_ttl_seconds)
         provide(
             app,
             settings,
             dapr.invoker,
             Authenticator(dapr.invoker, settings.identity_app_id),
-            ProductReader(dapr.invoker, settings.catalog_app_id, cache),
+            ProductReader(
+                dapr.invoker, settings.catalog_app_id, settings.product_cache_ttl_seconds
+            ),
         )
         yield
 

@@ -83,17 +83,11 @@ def status_event(order: Order) -> OrderStatusChanged:
 
 def abandoned(event: OrderCreated) -> Order:
     """The record that takes an order id whose checkout never saved its order."""
-    now = datetime.now(UTC)
-    return Order(
-        order_id=event.order_id,
-        user_id=event.user_id,
-        email=event.email,
-        status=OrderStatus.CANCELLED,
-        lines=event.lines,
-        total_cents=event.total_cents,
-        currency=event.currency,
-        card_last4=event.payment_token[-4:],
-        reason=ABANDONED,
-        created_at=event.created_at,
-        updated_at=now,
+    return Order.model_validate(
+        {
+            **event.model_dump(exclude={"payment_token"}),
+            "status": OrderStatus.CANCELLED,
+            "card_last4": event.payment_token[-4:],
+            "reason": ABANDONED,
+        }
     )

@@ -20,16 +20,6 @@ ADMIN = {"Authorization": "Bearer s3cret"}
 MUG = {"name": "Mug", "description": "Blue", "category": "kitchen", "price_cents": 1250, "stock": 3}
 
 
-@pytest.fixture
-def publisher() -> InMemoryPublisher:
-    return InMemoryPublisher()
-
-
-@pytest.fixture
-def state() -> InMemoryStateStore:
-    return InMemoryStateStore()
-
-
 async def serve(
     state: InMemoryStateStore, publisher: InMemoryPublisher, seed_file: Path | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:

@@ -1,4 +1,4 @@
-from gateway.domain import RateLimiter, TtlCache
+from gateway.domain import RateLimiter
 
 
 class Clock:
@@ -9,23 +9,6 @@ class Clock:
         return self.now
 
 
-def test_cache_entries_expire() -> None:
-    clock = Clock()
-    cache: TtlCache[int] = TtlCache(10, clock=clock)
-    cache.put("a", 1)
-    clock.now = 9.9
-    assert cache.get("a") == 1
-    clock.now = 10
-    assert cache.get("a") is None
-
-
-def test_cache_drops_the_oldest_entry_when_full() -> None:
-    cache: TtlCache[int] = TtlCache(10, max_entries=2)
-    for key in "abc":
-        cache.put(key, 1)
-    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (None, 1, 1)
-
-
 def test_bucket_refills_at_the_rate() -> None:
     clock = Clock()
     limiter = RateLimiter(rate=2, burst=2, clock=clock)
@@ -33,3 +16,13 @@ def test_bucket_refills_at_the_rate() -> None:
     clock.now = 0.5
     assert limiter.take("c") == 0
     assert limiter.take("other") == 0
+
+
+def test_the_longest_idle_client_is_forgotten_when_full() -> None:
+    limiter = RateLimiter(rate=1, burst=1, max_clients=2, clock=Clock())
+    assert [limiter.take("a"), limiter.take("a"), limiter.take("b")] == [0, 1, 0]
+    # A third client: "a", idle longest, is forgotten and comes back with a full bucket
+    # (then "b" is forgotten); the two tracked are still counted.
+    assert [limiter.take("c"), limiter.take("a")] == [0, 0]
+    assert [limiter.take("c"), limiter.take("a")] == [1, 1]
+    assert len(limiter._buckets) == 2

@@ -28,11 +28,6 @@ def secrets(signing_key: Ed25519PrivateKey) -> InMemorySecretStore:
 
 
 @pytest.fixture
-def state() -> InMemoryStateStore:
-    return InMemoryStateStore()
-
-
-@pytest.fixture
 async def client(
     state: InMemoryStateStore, secrets: InMemorySecretStore
 ) -> AsyncIterator[httpx.AsyncClient]:

@@ -22,16 +22,6 @@ class BrokenMailSender:
         raise MailNotSent("binding 'smtp' did not send the mail: connection refused")
 
 
-@pytest.fixture
-def state() -> InMemoryStateStore:
-    return InMemoryStateStore()
-
-
-@pytest.fixture
-def mail() -> InMemoryMailSender:
-    return InMemoryMailSender()
-
-
 async def serve(dapr: Dapr) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(), dapr)
     async with app.router.lifespan_context(app):

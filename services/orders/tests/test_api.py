@@ -101,16 +101,6 @@ def sidecar() -> FakeSidecar:
 
 
 @pytest.fixture
-def state() -> InMemoryStateStore:
-    return InMemoryStateStore()
-
-
-@pytest.fixture
-def publisher() -> InMemoryPublisher:
-    return InMemoryPublisher()
-
-
-@pytest.fixture
 def app(sidecar: FakeSidecar, state: InMemoryStateStore, publisher: InMemoryPublisher) -> FastAPI:
     return create_app(
         Settings(), fake_dapr(state=state, publisher=publisher, sidecar=sidecar.handle)

@@ -17,16 +17,6 @@ from payments.tests.helpers import WEBHOOK_SECRET, CountingProvider
 
 
 @pytest.fixture
-def state() -> InMemoryStateStore:
-    return InMemoryStateStore()
-
-
-@pytest.fixture
-def publisher() -> InMemoryPublisher:
-    return InMemoryPublisher()
-
-
-@pytest.fixture
 def provider() -> CountingProvider:
     return CountingProvider()
 
