@@ -302,9 +302,11 @@ start_zipkin() {
       -DoutputDirectory="$(dirname "$ZIPKIN_JAR")" ||
       die "Maven could not fetch Zipkin $ZIPKIN_VERSION (output above)"
   fi
-  # In-memory storage: traces of the local run, gone when it stops.
+  # In-memory storage: traces of the local run, gone when it stops. 200,000 spans took
+  # more than a 512 MB heap after chaos runs and benchmarks (OutOfMemoryError, then no
+  # answer): 1 GB holds them.
   spawn zipkin env STORAGE_TYPE=mem MEM_MAX_SPANS=200000 QUERY_PORT="$ZIPKIN_PORT" \
-    "$JAVA" -Xms128m -Xmx512m -XX:+UseG1GC -jar "$ZIPKIN_JAR" --server.address=127.0.0.1
+    "$JAVA" -Xms128m -Xmx1g -XX:+UseG1GC -jar "$ZIPKIN_JAR" --server.address=127.0.0.1
   wait_until zipkin 60 http_ok "http://127.0.0.1:$ZIPKIN_PORT/health"
 }
 
