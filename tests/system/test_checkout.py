@@ -92,8 +92,10 @@ def test_checkout_is_paid_receipted_and_pushed_live(
     finally:
         feed.close()
 
-    assert available(gateway.app_url, product) == 3
-    assert shopper.get("/api/v1/cart").json()["lines"] == []
+    # Each consumer of the events acts on its own time (a fresh Kafka consumer group
+    # may still be joining): wait for the stock and the cart, do not assume them.
+    eventually(lambda: available(gateway.app_url, product) == 3, "the stock to be committed")
+    eventually(lambda: shopper.get("/api/v1/cart").json()["lines"] == [], "the cart to be emptied")
     history = shopper.get("/api/v1/orders").json()
     assert [o["order_id"] for o in history] == [order_id]
 
