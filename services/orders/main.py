@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Fa
     @asynccontextmanager
     async def wire(app: FastAPI, dapr: Dapr) -> AsyncIterator[None]:
         peers = Peers(settings.cart_app_id, settings.catalog_app_id, settings.payments_app_id)
-        service = OrdersService(dapr, peers)
+        service = OrdersService(dapr, peers, timedelta(seconds=settings.sweep_reannounce_seconds))
         provide(app, service)
         sweeper = asyncio.create_task(_sweep_forever(service, settings))
         try:

@@ -4,6 +4,7 @@ on, and the sweeper finishes what a crash left half done (docs/reliability)."""
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,13 +68,20 @@ class Peers:
 
 
 class OrdersService:
-    def __init__(self, dapr: Dapr, peers: Peers) -> None:
+    def __init__(
+        self, dapr: Dapr, peers: Peers, reannounce_after: timedelta = timedelta(seconds=30)
+    ) -> None:
         self._orders = dapr.repository(Order, "order")
         self._histories = dapr.repository(History, "orders-of")
         self._in_flight = InFlight(dapr.repository(Shard, "open-checkouts"))
         self._publisher: Publisher = dapr.publisher
         self._invoker: Invoker = dapr.invoker
         self._peers = peers
+        # When this instance last announced each pending order again, so that an order
+        # stuck while payments is down is repeated every `reannounce_after`, not at every
+        # sweep (each repeat is a delivery to every consumer, and they pile up).
+        self._reannounce_after = reannounce_after.total_seconds()
+        self._announced_at: dict[str, float] = {}
 
     # --- checkout --------------------------------------------------------------------
 
@@ -279,7 +287,10 @@ class OrdersService:
         """Finish every checkout left open longer than `grace`; how many it touched.
         Safe to run at any time, on any number of instances: every step is idempotent."""
         swept = 0
-        for checkout in await self._in_flight.older_than(grace):
+        open_checkouts = await self._in_flight.older_than(grace)
+        still_open = {checkout.event.order_id for checkout in open_checkouts}
+        self._announced_at = {k: v for k, v in self._announced_at.items() if k in still_open}
+        for checkout in open_checkouts:
             # A task of its own per order: its log context (the order id) ends with it.
             if await asyncio.create_task(self._sweep_one(checkout)):
                 swept += 1
@@ -288,14 +299,14 @@ class OrdersService:
     async def _sweep_one(self, checkout: OpenCheckout) -> bool:
         with use_case("orders.sweep", checkout.event.order_id):
             try:
-                await self._finish_open(checkout)
+                return await self._finish_open(checkout)
             except Exception:
                 # The next sweep tries again; one stuck order must not block the rest.
                 log.warning("could not finish the checkout yet", exc_info=True)
                 return False
-        return True
 
-    async def _finish_open(self, checkout: OpenCheckout) -> None:
+    async def _finish_open(self, checkout: OpenCheckout) -> bool:
+        """Whether it did anything (a pending order announced lately waits its turn)."""
         order_id = checkout.event.order_id
         order = await self._orders.get(order_id)
         if order is None:
@@ -306,16 +317,21 @@ class OrdersService:
                 log.info("checkout abandoned: its order was never saved")
             order = await self._order(order_id)
         if order.status is OrderStatus.PENDING:
-            SWEPT.labels("announced_again").inc()
+            last = self._announced_at.get(order_id)
+            if last is not None and time.monotonic() - last < self._reannounce_after:
+                return False
             # From the saved order: a retried checkout may have opened with other lines.
             await self._announce_created(domain.created_event(order, checkout.event.payment_token))
-            return
+            self._announced_at[order_id] = time.monotonic()
+            SWEPT.labels("announced_again").inc()
+            return True
         if order.reason == domain.ABANDONED:
             await self._release(order_id)
             await self._in_flight.close(order_id)
-            return
+            return True
         SWEPT.labels("finished").inc()
         await self._finish(order)
+        return True
 
 
 def _replayed(order: Order) -> Order:

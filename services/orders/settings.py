@@ -10,3 +10,5 @@ class Settings(SidecarSettings):
     # gives it 10 s), so that it only ever finishes what nobody is still doing.
     sweep_interval_seconds: float = 5.0
     sweep_grace_seconds: float = 15.0
+    # A pending order is announced again at most this often (payments may be down).
+    sweep_reannounce_seconds: float = 30.0

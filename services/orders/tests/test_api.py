@@ -367,12 +367,16 @@ async def test_an_order_whose_announcement_failed_is_announced_by_the_sweeper(
     assert response.status_code == 201  # saved: accepted, whatever the broker does
     order_id = response.json()["order_id"]
     assert await service.sweep(timedelta(seconds=60)) == 0  # still within its grace
+    assert await service.sweep(timedelta(0)) == 0  # the broker still down: tried, not done
     publisher.failure = None
     assert await service.sweep(timedelta(0)) == 1
     [(topic, _, event)] = publisher.published
     assert (topic, event.order_id) == (ORDER_CREATED_TOPIC, order_id)  # type: ignore[attr-defined]
     assert publisher.ids == [f"{order_id}.created"]
     assert list(open_checkouts(state)) == [order_id]  # until paid or cancelled
+    # Announced once lately: the next sweeps leave it alone for a while (30 s).
+    assert await service.sweep(timedelta(0)) == 0
+    assert len(publisher.published) == 1
 
 
 async def test_a_settled_order_whose_announcement_failed_is_finished_by_the_sweeper(
