@@ -7,6 +7,7 @@ import httpx
 import pytest
 from gateway.settings import Settings
 from pydantic import SecretStr
+from shop_dapr.testing import serving
 
 from bench.direct_gateway import Direct, direct_gateway
 
@@ -39,10 +40,8 @@ async def client(
         app_api_token=SecretStr("app-token"),
     )
     app = direct_gateway(settings, Direct(), httpx.MockTransport(network.handle))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as c:
-            yield c
+    async with serving(app) as c:
+        yield c
 
 
 async def test_direct_apps_are_called_straight_and_others_through_the_sidecar(

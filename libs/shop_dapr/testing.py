@@ -2,10 +2,12 @@
 (ETags, first write wins) without a sidecar. Production code never imports this."""
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
+from fastapi import FastAPI
 from pydantic import BaseModel
 
 from shop_dapr.app import Dapr
@@ -117,3 +119,12 @@ def fake_dapr(
         mail=mail or InMemoryMailSender(),
         invoker=Invoker(client),
     )
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """`app` with its lifespan running (its wiring done), and an in-process client of it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{app.title}") as c:
+            yield c

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from shop_dapr.testing import InMemoryStateStore, fake_dapr
+from shop_dapr.testing import InMemoryStateStore, fake_dapr, serving
 
 from cart.domain import CartContents
 from cart.main import create_app
@@ -100,10 +100,8 @@ async def serve(
     state: InMemoryStateStore, catalog: FakeCatalog
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(cart_ttl_seconds=TTL), fake_dapr(state=state, sidecar=catalog.handle))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://cart") as c:
-            yield c
+    async with serving(app) as c:
+        yield c
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from shop_dapr.testing import (
     InMemorySecretStore,
     InMemoryStateStore,
     fake_dapr,
+    serving,
 )
 
 from catalog.main import create_app
@@ -26,10 +27,8 @@ async def serve(
     secrets = InMemorySecretStore({"catalog-admin-token": "s3cret"})
     dapr = fake_dapr(state=state, publisher=publisher, secrets=secrets)
     app = create_app(Settings(seed_file=seed_file), dapr)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as c:
-            yield c
+    async with serving(app) as c:
+        yield c
 
 
 @pytest.fixture

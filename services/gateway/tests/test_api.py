@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 from shop_auth import Authenticator, Claims, JwtVerifier
 from shop_contracts.identity import JWT_AUDIENCE, JWT_ISSUER
-from shop_dapr.testing import fake_dapr
+from shop_dapr.testing import fake_dapr, serving
 
 from gateway.main import create_app
 from gateway.settings import Settings
@@ -85,10 +85,8 @@ def sidecar() -> FakeSidecar:
 
 async def serve(sidecar: FakeSidecar, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, fake_dapr(sidecar=sidecar.handle))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as c:
-            yield c
+    async with serving(app) as c:
+        yield c
 
 
 @pytest.fixture

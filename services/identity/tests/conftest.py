@@ -5,7 +5,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from shop_contracts.identity import JWT_SIGNING_KEY_SECRET
-from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr
+from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr, serving
 
 from identity.main import create_app
 from identity.settings import Settings
@@ -32,7 +32,5 @@ async def client(
     state: InMemoryStateStore, secrets: InMemorySecretStore
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(cheap_settings(), fake_dapr(state=state, secrets=secrets))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
-            yield c
+    async with serving(app) as c:
+        yield c

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
 from shop_auth import JwtVerifier
 from shop_contracts.identity import JWKS_PATH, JWT_SIGNING_KEY_SECRET
 from shop_dapr import SecretNotFound
-from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr
+from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr, serving
 
 from identity.domain import InvalidSigningKey
 from identity.main import create_app
@@ -231,13 +231,11 @@ async def test_login_upgrades_a_hash_made_with_weaker_parameters(
 ) -> None:
     async def run(time_cost: int, *calls: str) -> list[int]:
         app = create_app(cheap_settings(time_cost), fake_dapr(state=state, secrets=secrets))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
-                return [
-                    (await (register(c) if call == "register" else login(c))).status_code
-                    for call in calls
-                ]
+        async with serving(app) as c:
+            return [
+                (await (register(c) if call == "register" else login(c))).status_code
+                for call in calls
+            ]
 
     def stored_hash() -> str:
         key = next(k for k in state.entries if k.startswith("user:"))
@@ -261,11 +259,9 @@ class FailingUserWrites(InMemoryStateStore):
 async def test_failed_registration_releases_the_email(secrets: InMemorySecretStore) -> None:
     state = FailingUserWrites()
     app = create_app(cheap_settings(), fake_dapr(state=state, secrets=secrets))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
-            with pytest.raises(RuntimeError, match="state store down"):
-                await register(c)
+    async with serving(app) as c:
+        with pytest.raises(RuntimeError, match="state store down"):
+            await register(c)
     assert state.entries == {}
 
 

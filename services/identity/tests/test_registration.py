@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr
+from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr, serving
 
 from identity.domain import EmailOwner
 from identity.main import create_app
@@ -40,10 +40,8 @@ async def serve(
     state: InMemoryStateStore, secrets: InMemorySecretStore
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(cheap_settings(), fake_dapr(state=state, secrets=secrets))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
-            yield c
+    async with serving(app) as c:
+        yield c
 
 
 def users(state: InMemoryStateStore) -> list[str]:

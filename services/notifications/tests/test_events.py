@@ -7,7 +7,7 @@ import httpx
 import pytest
 from shop_dapr.app import Dapr
 from shop_dapr.bindings import MailNotSent
-from shop_dapr.testing import InMemoryMailSender, InMemoryStateStore, Mail, fake_dapr
+from shop_dapr.testing import InMemoryMailSender, InMemoryStateStore, Mail, fake_dapr, serving
 
 from notifications.main import create_app
 from notifications.settings import Settings
@@ -24,10 +24,8 @@ class BrokenMailSender:
 
 async def serve(dapr: Dapr) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(), dapr)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as c:
-            yield c
+    async with serving(app) as c:
+        yield c
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from shop_contracts.orders import (
     OrderCreated,
 )
 from shop_dapr.app import provided_by
-from shop_dapr.testing import InMemoryPublisher, InMemoryStateStore, fake_dapr
+from shop_dapr.testing import InMemoryPublisher, InMemoryStateStore, fake_dapr, serving
 
 from orders.inflight import SHARDS, Shard
 from orders.main import create_app
@@ -109,10 +109,8 @@ def app(sidecar: FakeSidecar, state: InMemoryStateStore, publisher: InMemoryPubl
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://orders") as c:
-            yield c
+    async with serving(app) as c:
+        yield c
 
 
 @pytest.fixture

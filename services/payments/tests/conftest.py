@@ -9,6 +9,7 @@ from shop_dapr.testing import (
     InMemorySecretStore,
     InMemoryStateStore,
     fake_dapr,
+    serving,
 )
 
 from payments.main import create_app
@@ -28,7 +29,5 @@ async def client(
     secrets = InMemorySecretStore({"payments-webhook-secret": WEBHOOK_SECRET})
     dapr = fake_dapr(state=state, publisher=publisher, secrets=secrets)
     app = create_app(Settings(), dapr, provider)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://payments") as c:
-            yield c
+    async with serving(app) as c:
+        yield c
