@@ -5,7 +5,7 @@ import asyncio
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 from pydantic import BaseModel
 
@@ -73,13 +73,32 @@ class Repository(Generic[M]):
             return False
         return await self._state.create(self.key(record_id), _dump(value))
 
+    @overload
     async def update(
         self, record_id: str, change: Callable[[M | None], M], *, ttl_seconds: int | None = None
-    ) -> M:
+    ) -> M: ...
+
+    @overload
+    async def update(
+        self,
+        record_id: str,
+        change: Callable[[M | None], M | None],
+        *,
+        ttl_seconds: int | None = None,
+    ) -> M | None: ...
+
+    async def update(
+        self,
+        record_id: str,
+        change: Callable[[M | None], M | None],
+        *,
+        ttl_seconds: int | None = None,
+    ) -> M | None:
         """Read the record, apply `change` (a pure function of it, or of None when
         absent) and write the result only if nobody wrote in between: an ETag write, or a
-        create-only one for an absent record. A lost race is retried after a short
-        jittered pause. When `change` returns its argument unchanged nothing is written."""
+        create-only one for an absent record; a None result deletes the record, at the
+        version read. A lost race is retried after a short jittered pause. When `change`
+        returns its argument unchanged nothing is written."""
         key = self.key(record_id)
         for attempt in range(UPDATE_ATTEMPTS):
             entry = await self._state.get(key)
@@ -88,6 +107,10 @@ class Repository(Generic[M]):
             if new is current:
                 return new
             try:
+                if new is None:
+                    assert entry is not None  # current was not None, or new would be it
+                    await self._state.delete(key, entry.etag)
+                    return None
                 if entry is None:
                     if await self._state.create(key, _dump(new), ttl_seconds):
                         return new

@@ -2,12 +2,10 @@
 
 import logging
 from collections.abc import Sequence
-from contextlib import suppress
 
 from pydantic import BaseModel
 from shop_contracts.cart import Cart
 from shop_contracts.catalog import LookupRequest, LookupResponse, PricedProduct
-from shop_dapr import ETagMismatch
 from shop_dapr.app import Dapr
 from shop_dapr.invoke import Invoker
 
@@ -22,10 +20,6 @@ class ProductNotFound(LookupError):
 
 class HandledEvent(BaseModel):
     """An order-created event whose cart was emptied."""
-
-
-class _NoCart(Exception):
-    """Raised by a change to leave an absent cart absent (an update would create it)."""
 
 
 class CatalogPrices:
@@ -89,17 +83,13 @@ class CartService:
         return price(user_id, new, products)
 
     async def remove(self, user_id: str, product_id: str) -> None:
-        def change(cart: CartContents | None) -> CartContents:
-            if cart is None:
-                raise _NoCart
-            return cart.without(product_id)
+        def change(cart: CartContents | None) -> CartContents | None:
+            if cart is None or product_id not in cart.quantities:
+                return cart  # nothing to write
+            left = cart.without(product_id)
+            return left if left.quantities else None  # an emptied cart is deleted
 
-        try:
-            left = await self._carts.update(user_id, change, ttl_seconds=self._ttl)
-        except _NoCart:
-            return
-        if not left.quantities:
-            await self._drop_if_empty(user_id)
+        await self._carts.update(user_id, change, ttl_seconds=self._ttl)
 
     async def clear(self, user_id: str) -> None:
         # Emptying needs no read: whatever the cart held goes, so no ETag either.
@@ -120,11 +110,3 @@ class CartService:
         # Marked only after the delete, so a crash in between means a second delete, not a
         # cart that stays full. No first-write-wins needed: two racing copies both clear.
         await self._handled.save(event_id, HandledEvent(), ttl_seconds=self._handled_ttl)
-
-    async def _drop_if_empty(self, user_id: str) -> None:
-        """Delete an emptied cart rather than keep it for its TTL; only at the version
-        read, so that a line added meanwhile stays. (A repository update cannot delete.)"""
-        found = await self._carts.read(user_id)
-        if found is not None and not found.value.quantities:
-            with suppress(ETagMismatch):
-                await self._carts.delete(user_id, etag=found.etag)

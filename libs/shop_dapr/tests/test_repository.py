@@ -78,3 +78,13 @@ async def test_endless_contention_gives_up_with_a_clear_error(
     await counters.create("x", Counter())
     with pytest.raises(TooMuchContention, match="retries exhausted"):
         await counters.update("x", increment)
+
+
+async def test_a_none_change_deletes_at_the_version_read() -> None:
+    store = RacingStore(races=0)
+    counters = Repository(store, Counter, "c")
+    assert await counters.update("x", lambda c: c) is None  # absent stays absent, unwritten
+    assert store.entries == {}
+    await counters.create("x", Counter(n=1))
+    assert await counters.update("x", lambda c: None) is None
+    assert await counters.get("x") is None

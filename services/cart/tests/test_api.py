@@ -77,12 +77,20 @@ class RacingStore(InMemoryStateStore):
     async def save(
         self, key: str, value: bytes, etag: str | None = None, ttl_seconds: int | None = None
     ) -> None:
+        await self._rival_writes(key, etag)
+        await super().save(key, value, etag, ttl_seconds)
+
+    async def delete(self, key: str, etag: str | None = None) -> None:
+        await self._rival_writes(key, etag)
+        await super().delete(key, etag)
+
+    async def _rival_writes(self, key: str, etag: str | None) -> None:
+        """Before a conditional write (a save or a delete): the rival's write wins."""
         if etag is not None and self.races > 0:
             self.races -= 1
             current = CartContents.model_validate_json(self.entries[key].value)
             rival = current.with_quantity(self.rival_product, 2)
-            await super().save(key, rival.model_dump_json().encode(), ttl_seconds=ttl_seconds)
-        await super().save(key, value, etag, ttl_seconds)
+            await super().save(key, rival.model_dump_json().encode())
 
 
 @pytest.fixture
