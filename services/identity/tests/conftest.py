@@ -4,6 +4,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from fastapi import FastAPI
 from shop_contracts.identity import JWT_SIGNING_KEY_SECRET
 from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr, serving
 
@@ -31,6 +32,10 @@ def secrets(signing_key: Ed25519PrivateKey) -> InMemorySecretStore:
 async def client(
     state: InMemoryStateStore, secrets: InMemorySecretStore
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(cheap_settings(), fake_dapr(state=state, secrets=secrets))
-    async with serving(app) as c:
+    async with serving(identity_app(state, secrets)) as c:
         yield c
+
+
+def identity_app(state: InMemoryStateStore, secrets: InMemorySecretStore) -> FastAPI:
+    """The identity app on fakes, hashing cheaply."""
+    return create_app(cheap_settings(), fake_dapr(state=state, secrets=secrets))

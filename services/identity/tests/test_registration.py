@@ -3,17 +3,13 @@ writes, because the sidecar retries a refused create-only write for seconds
 (stateRetry) before it reports the refusal. The stores here refuse as the sidecar does."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import httpx
 import pytest
-from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, fake_dapr, serving
+from shop_dapr.testing import InMemorySecretStore, InMemoryStateStore, serving
 
 from identity.domain import EmailOwner
-from identity.main import create_app
 from identity.service import KeyedLock
-from identity.tests.conftest import cheap_settings
+from identity.tests.conftest import identity_app
 
 ANN = {"email": "ann@example.org", "password": "correct horse battery", "name": "Ann"}
 TAKEN = {"detail": "email 'ann@example.org' is already registered: log in instead"}
@@ -35,22 +31,13 @@ class SidecarLikeStore(InMemoryStateStore):
         return await super().create(key, value, ttl_seconds)
 
 
-@asynccontextmanager
-async def serve(
-    state: InMemoryStateStore, secrets: InMemorySecretStore
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(cheap_settings(), fake_dapr(state=state, secrets=secrets))
-    async with serving(app) as c:
-        yield c
-
-
 def users(state: InMemoryStateStore) -> list[str]:
     return [key for key in state.entries if key.startswith("user:")]
 
 
 async def test_a_taken_address_is_409_without_a_write(secrets: InMemorySecretStore) -> None:
     state = SidecarLikeStore()
-    async with serve(state, secrets) as client:
+    async with serving(identity_app(state, secrets)) as client:
         assert (await client.post("/register", json=ANN)).status_code == 201
         again = await client.post("/register", json={**ANN, "email": "ANN@example.org"})
     assert again.status_code == 409
@@ -62,7 +49,7 @@ async def test_concurrent_registrations_in_one_process_write_the_address_once(
     secrets: InMemorySecretStore,
 ) -> None:
     state = SidecarLikeStore()
-    async with serve(state, secrets) as client:
+    async with serving(identity_app(state, secrets)) as client:
         same = [{**ANN, "name": f"Ann {i}"} for i in range(5)]
         others = [{**ANN, "email": f"u{i}@example.org"} for i in range(5)]
         answers = await asyncio.gather(
@@ -101,7 +88,7 @@ async def test_losing_a_race_to_another_instance_is_409(
     secrets: InMemorySecretStore, outcome: str
 ) -> None:
     state = RacedStore(outcome)
-    async with serve(state, secrets) as client:
+    async with serving(identity_app(state, secrets)) as client:
         answer = await client.post("/register", json=ANN)
     assert answer.status_code == 409
     assert answer.json() == TAKEN
@@ -122,7 +109,7 @@ async def test_a_claim_that_landed_despite_an_error_registers_the_user(
     secrets: InMemorySecretStore,
 ) -> None:
     state = LateWriteStore()
-    async with serve(state, secrets) as client:
+    async with serving(identity_app(state, secrets)) as client:
         answer = await client.post("/register", json=ANN)
         assert answer.status_code == 201
         login = {"grant_type": "password", "username": ANN["email"], "password": ANN["password"]}
@@ -139,7 +126,7 @@ async def test_a_failed_claim_of_a_free_address_is_an_error_not_a_409(
     secrets: InMemorySecretStore,
 ) -> None:
     state = BrokenStore()
-    async with serve(state, secrets) as client:
+    async with serving(identity_app(state, secrets)) as client:
         with pytest.raises(RuntimeError, match="state store down"):
             await client.post("/register", json=ANN)
     assert state.entries == {}
