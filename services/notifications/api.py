@@ -3,7 +3,9 @@
 Connect to `/ws/orders?token=<identity access token>`. The server then sends one JSON
 text message for each status change of any of that user's orders:
 `{"order_id": ..., "status": ..., "total_cents": ..., "currency": ...}`, `pending` when
-the order is created, then `paid` or `cancelled`. What the client sends is ignored.
+the order is created, then `paid` or `cancelled`. A status never goes back: when the
+broker delivers `paid` before `pending` (they come by two topics), `pending` is not sent.
+What the client sends is ignored.
 A missing or invalid token closes the socket with code 1008 (policy violation);
 identity's keys being unavailable closes it with 1013 (try again later). The close
 reason says which.

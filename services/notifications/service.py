@@ -5,6 +5,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from cachebox import LRUCache
 from pydantic import BaseModel
 from shop_contracts.orders import OrderCreated, OrderStatus, OrderStatusChanged
 from shop_dapr.app import Dapr
@@ -26,11 +27,24 @@ class StatusHub:
     its socket by its own task, so a slow or dead socket never holds up a topic handler or
     another client, and each socket gets its updates in the order they were pushed.
 
+    An order's `pending` (from `orders.order-created`) and its `paid` or `cancelled` (from
+    `orders.order-status-changed`) come by two topics, which a broker does not order
+    between them (Kafka delivers `paid` first now and then). A client must never see an
+    order go back to pending, so the hub remembers the orders it saw settled and drops a
+    late `pending` for them.
+
     Kept in memory: it reaches the clients of this one instance only. Running several
-    replicas would need every replica to see every event (a subscription per replica)."""
+    replicas would need every replica to see every event (a subscription per replica).
+    A restart forgets the settled orders; a `pending` that arrives late across a restart
+    is pushed (the client's next read of the order tells the truth)."""
+
+    # Settled orders remembered: a late `pending` comes within seconds of its `paid`, so
+    # this only has to outlast a few seconds of checkouts (about 1.6 MB when full).
+    SETTLED_REMEMBERED = 20_000
 
     def __init__(self) -> None:
         self._queues: dict[str, set[asyncio.Queue[str]]] = {}
+        self._settled: LRUCache[str, OrderStatus] = LRUCache(self.SETTLED_REMEMBERED)
 
     @contextmanager
     def connect(self, user_id: str) -> Iterator[asyncio.Queue[str]]:
@@ -51,6 +65,11 @@ class StatusHub:
         return len(self._queues.get(user_id, ()))
 
     def push(self, user_id: str, update: StatusUpdate) -> None:
+        if update.status is OrderStatus.PENDING:
+            if update.order_id in self._settled:
+                return  # it overtook its own creation: the client has the newer status
+        else:
+            self._settled[update.order_id] = update.status
         message = update.model_dump_json()
         for queue in self._queues.get(user_id, ()):
             queue.put_nowait(message)

@@ -56,6 +56,18 @@ def test_client_gets_its_own_orders_statuses_in_order(client: TestClient) -> Non
     ]
 
 
+def test_a_pending_that_arrives_after_the_payment_is_not_pushed(client: TestClient) -> None:
+    # Two topics, no order between them: the broker may deliver `paid` first.
+    with client.websocket_connect(ADA) as ws:
+        client.post(CHANGED, json=status_changed("paid", "o-1", user_id="ada"))
+        client.post(CREATED, json=order_created("o-1", user_id="ada"))
+        client.post(CREATED, json=order_created("o-2", user_id="ada"))
+
+        received = [ws.receive_json() for _ in range(2)]
+
+    assert received == [update("o-1", "paid"), update("o-2", "pending")]
+
+
 def test_every_socket_of_the_user_gets_the_update(client: TestClient) -> None:
     with (
         client.websocket_connect(ADA) as phone,
