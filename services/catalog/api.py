@@ -106,7 +106,7 @@ async def list_products(
 @router.get("/categories")
 async def list_categories(service: ServiceDep) -> dict[str, int]:
     """Category name -> number of products."""
-    return await service.categories()
+    return service.categories()
 
 
 @router.get("/products/{product_id}")

@@ -118,7 +118,7 @@ def commit(product: Product, order_id: str) -> Product:
     return release(product, order_id).model_copy(update={"stock": product.stock - quantity})
 
 
-# --- listing and search over the index (id -> summary) -------------------------------
+# --- listing and search (catalog.readmodel) ---------------------------------------------
 
 
 class IndexEntry(BaseModel):
@@ -140,25 +140,3 @@ class ProductQuery(BaseModel):
     sort: str = "name"
     page: int = 1
     page_size: int = 20
-
-
-def search(index: dict[str, IndexEntry], query: ProductQuery) -> tuple[list[str], int]:
-    """The ids of one page of matches, and the number of matches in all."""
-    terms = (query.q or "").lower().split()
-
-    def matches(entry: IndexEntry) -> bool:
-        text = f"{entry.name} {entry.description} {entry.category}".lower()
-        return (
-            all(term in text for term in terms)
-            and (query.category is None or entry.category == query.category.lower())
-            and (query.min_price_cents is None or entry.price_cents >= query.min_price_cents)
-            and (query.max_price_cents is None or entry.price_cents <= query.max_price_cents)
-        )
-
-    hits = [(pid, entry) for pid, entry in index.items() if matches(entry)]
-    if query.sort in ("price", "-price"):
-        hits.sort(key=lambda h: (h[1].price_cents, h[0]), reverse=query.sort == "-price")
-    else:
-        hits.sort(key=lambda h: (h[1].name.lower(), h[0]))
-    start = (query.page - 1) * query.page_size
-    return [pid for pid, _ in hits[start : start + query.page_size]], len(hits)

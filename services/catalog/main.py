@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Fa
     async def wire(app: FastAPI, dapr: Dapr) -> AsyncIterator[None]:
         service = CatalogService(dapr)
         provide(app, service, AdminToken(await dapr.secrets.get(settings.admin_token_secret)))
+        log.info("listing loaded: %d products", await service.load_listing())
         if settings.seed_file is not None:
             created = await service.seed(settings.seed_file)
             log.info("seeded %d new products from %s", created, settings.seed_file)

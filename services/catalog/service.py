@@ -22,18 +22,16 @@ from shop_dapr.usecase import use_case
 
 from catalog import domain
 from catalog.domain import IndexEntry, Product, ProductFields, ProductQuery, ProductView
+from catalog.readmodel import ALL_SHELVES, Listing, Shelf, shelf_of
 
 
 class ProductNotFound(LookupError):
     pass
 
 
-class Index(BaseModel):
-    entries: dict[str, IndexEntry] = {}
-
-
-# Listing and search read the whole index, so it is one record: `catalog-index:all`.
-INDEX_ID = "all"
+# Before the shelves, the whole index was this one record; read once at start, moved to
+# the shelves and deleted (catalog.readmodel).
+LEGACY_INDEX_ID = "all"
 
 
 class Reservation(BaseModel):
@@ -54,8 +52,24 @@ class CatalogService:
     def __init__(self, dapr: Dapr) -> None:
         self._products = dapr.repository(Product, "product")
         self._reservations = dapr.repository(Reservation, "reservation")
-        self._index = dapr.repository(Index, "catalog-index")
+        self._shelves = dapr.repository(Shelf, "catalog-index")
+        self._listing = Listing()
         self._publisher: Publisher = dapr.publisher
+
+    async def load_listing(self) -> int:
+        """Build the in-memory read model from the shelves (at start). Returns its size."""
+        legacy = await self._shelves.get(LEGACY_INDEX_ID)
+        if legacy is not None:
+            for product_id, entry in legacy.entries.items():
+                await self._shelve(product_id, entry)
+            await self._shelves.delete(LEGACY_INDEX_ID)
+        shelves = await self._shelves.get_many(ALL_SHELVES)
+        self._listing.load(
+            (product_id, entry)
+            for shelf in shelves.values()
+            for product_id, entry in shelf.entries.items()
+        )
+        return len(self._listing)
 
     # --- browsing --------------------------------------------------------------------
 
@@ -67,16 +81,13 @@ class CatalogService:
         return found.value, found.etag
 
     async def browse(self, query: ProductQuery) -> tuple[list[ProductView], int]:
-        index = await self._read_index()
-        ids, total = domain.search(index.entries, query)
+        ids, total = self._listing.search(query)
+        # The page's products themselves, for what the summaries lack (what is available).
         products = await self._products.get_many(ids)
         return [ProductView.of(products[i]) for i in ids if i in products], total
 
-    async def categories(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for entry in (await self._read_index()).entries.values():
-            counts[entry.category] = counts.get(entry.category, 0) + 1
-        return dict(sorted(counts.items()))
+    def categories(self) -> dict[str, int]:
+        return self._listing.categories()
 
     async def lookup(self, ids: Sequence[str]) -> tuple[list[PricedProduct], list[str]]:
         products = await self._products.get_many(ids)
@@ -109,7 +120,8 @@ class CatalogService:
 
     async def delete(self, product_id: str, if_match: str | None) -> None:
         await self._products.delete(product_id, etag=if_match)
-        await self._index.update(INDEX_ID, lambda i: _without(i, product_id))
+        await self._shelve(product_id, None)
+        self._listing.remove(product_id)
         await self._announce(product_id, "deleted")
 
     async def seed(self, path: Path) -> int:
@@ -124,8 +136,9 @@ class CatalogService:
         for product in products:
             if product.id not in existing and await self._products.create(product.id, product):
                 created += 1
-            # Also for existing ones: heals an index write lost by an earlier crash.
-            await self._index_put(product)
+            # Also for existing ones: heals a shelf write lost by an earlier crash.
+            if product.id not in self._listing:
+                await self._index_put(product)
         return created
 
     # --- reservations ----------------------------------------------------------------
@@ -202,19 +215,24 @@ class CatalogService:
 
         await self._products.update(product_id, change)
 
-    async def _read_index(self) -> Index:
-        return await self._index.get(INDEX_ID) or Index()
-
     async def _index_put(self, product: Product) -> None:
         summary = IndexEntry.of(product)
+        await self._shelve(product.id, summary)
+        self._listing.put(product.id, summary)
 
-        def change(index: Index | None) -> Index:
-            index = index or Index()
-            if index.entries.get(product.id) == summary:
-                return index
-            return Index(entries={**index.entries, product.id: summary})
+    async def _shelve(self, product_id: str, summary: IndexEntry | None) -> None:
+        """Write (or, with None, remove) a product's summary on its shelf."""
 
-        await self._index.update(INDEX_ID, change)
+        def change(shelf: Shelf | None) -> Shelf | None:
+            entries = shelf.entries if shelf else {}
+            if entries.get(product_id) == summary:
+                return shelf
+            if summary is None:
+                rest = {k: v for k, v in entries.items() if k != product_id}
+                return Shelf(entries=rest) if rest else None
+            return Shelf(entries={**entries, product_id: summary})
+
+        await self._shelves.update(shelf_of(product_id), change)
 
     # Published after the write, not atomically with it: a lost event only leaves a
     # reader's cache stale until its TTL.
@@ -224,9 +242,3 @@ class CatalogService:
             PRODUCT_CHANGED_TYPE,
             ProductChanged(product_id=product_id, change=change),
         )
-
-
-def _without(index: Index | None, product_id: str) -> Index:
-    if index is None or product_id not in index.entries:
-        return index or Index()
-    return Index(entries={k: v for k, v in index.entries.items() if k != product_id})

@@ -12,13 +12,13 @@ from shop_dapr.app import provided
 from shop_dapr.invoke import Invoker
 
 from gateway.auth import CurrentUser
-from gateway.service import ProductReader, order_with_payment
+from gateway.service import CatalogReader, order_with_payment
 from gateway.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
 
 InvokerDep = Annotated[Invoker, Depends(provided(Invoker))]
-ProductsDep = Annotated[ProductReader, Depends(provided(ProductReader))]
+CatalogDep = Annotated[CatalogReader, Depends(provided(CatalogReader))]
 SettingsDep = Annotated[Settings, Depends(provided(Settings))]
 ProductIdPath = Annotated[ProductId, Path()]
 
@@ -104,30 +104,35 @@ async def me(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> R
 # --- catalog --------------------------------------------------------------------------
 
 
+# Cached until the product changes (gateway.service.CatalogReader): `X-Cache` says whether
+# the answer came from the cache; `Cache-Control: no-cache` asks the catalog itself.
+
+
 @router.get("/products", tags=["catalog"])
-async def list_products(request: Request, invoker: InvokerDep, settings: SettingsDep) -> Response:
+async def list_products(request: Request, catalog: CatalogDep) -> Response:
     """Filters: `q` (words), `category`, `min_price_cents`, `max_price_cents`,
     `sort` (name | price | -price), `page`, `page_size` (<= 100)."""
-    return relay(
-        await invoker.request(
-            settings.catalog_app_id,
-            "GET",
-            "/products",
-            params=httpx.QueryParams(str(request.query_params)),
-        )
-    )
+    query = str(request.query_params)
+    return cached(*await catalog.page("/products", query, fresh=no_cache(request)))
 
 
 @router.get("/categories", tags=["catalog"])
-async def categories(invoker: InvokerDep, settings: SettingsDep) -> Response:
-    return relay(await invoker.request(settings.catalog_app_id, "GET", "/categories"))
+async def categories(request: Request, catalog: CatalogDep) -> Response:
+    return cached(*await catalog.page("/categories", fresh=no_cache(request)))
 
 
 @router.get("/products/{product_id}", tags=["catalog"])
-async def get_product(product_id: ProductIdPath, products: ProductsDep) -> Response:
-    answer, cached = await products.get(product_id)
+async def get_product(product_id: ProductIdPath, request: Request, catalog: CatalogDep) -> Response:
+    return cached(*await catalog.product(product_id, fresh=no_cache(request)))
+
+
+def no_cache(request: Request) -> bool:
+    return "no-cache" in request.headers.get("cache-control", "")
+
+
+def cached(answer: httpx.Response, hit: bool) -> Response:
     relayed = relay(answer)
-    relayed.headers["X-Cache"] = "hit" if cached else "miss"
+    relayed.headers["X-Cache"] = "hit" if hit else "miss"
     return relayed
 
 

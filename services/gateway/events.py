@@ -5,12 +5,12 @@ from shop_contracts.catalog import ProductChanged
 from shop_dapr import CloudEvent
 from shop_dapr.subscriber import topic
 
-from gateway.api import ProductsDep
+from gateway.api import CatalogDep
 
 router = APIRouter(prefix="/events", include_in_schema=False)
 
 
 @topic(router, "/catalog/product-changed", ProductChanged)
-async def on_product_changed(event: CloudEvent[ProductChanged], products: ProductsDep) -> None:
+async def on_product_changed(event: CloudEvent[ProductChanged], catalog: CatalogDep) -> None:
     # Evicting is idempotent: a redelivered event has no further effect.
-    products.forget(event.data.product_id)
+    catalog.forget(event.data.product_id)

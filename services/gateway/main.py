@@ -12,7 +12,7 @@ from gateway import api, events
 from gateway.auth import verified_user_id
 from gateway.domain import RateLimiter
 from gateway.edge import BodyLimit, RateLimit
-from gateway.service import ProductReader
+from gateway.service import CatalogReader
 from gateway.settings import Settings
 
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Fa
             settings,
             dapr.invoker,
             Authenticator(dapr.invoker, settings.identity_app_id),
-            ProductReader(
+            CatalogReader(
                 dapr.invoker, settings.catalog_app_id, settings.product_cache_ttl_seconds
             ),
         )

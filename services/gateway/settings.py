@@ -8,8 +8,9 @@ class Settings(SidecarSettings):
     cart_app_id: str = "cart"
     orders_app_id: str = "orders"
     payments_app_id: str = "payments"
-    # Product pages are cached and evicted by catalog.product-changed events; the TTL
-    # bounds staleness should an event be lost (0: no cache; a day at most).
+    # Product, listing and category pages are cached and evicted by
+    # catalog.product-changed events; the TTL bounds staleness should an event be lost
+    # (0: no cache; a day at most).
     product_cache_ttl_seconds: float = Field(default=60.0, ge=0, le=86_400)
     # Per client (the user of a verified token, else the peer address): sustained
     # requests per second, and burst.

@@ -118,8 +118,13 @@ def admin_put_product(catalog: Sidecar, admin_token: str, product_id: str, **fie
 
 
 def available(gateway: str, product_id: str) -> int:
-    # The listing, not the product page: the gateway caches product pages.
-    answer = httpx.get(f"{gateway}/api/v1/products", params={"q": product_id}, timeout=30)
+    # Past the gateway's cache: a cached page's stock may be a minute old.
+    answer = httpx.get(
+        f"{gateway}/api/v1/products",
+        params={"q": product_id},
+        headers={"Cache-Control": "no-cache"},
+        timeout=30,
+    )
     [product] = [p for p in answer.json()["items"] if p["id"] == product_id]
     return int(product["available"])
 

@@ -15,6 +15,7 @@ from shop_dapr.testing import (
 )
 
 from catalog.main import create_app
+from catalog.readmodel import shelf_of
 from catalog.settings import SEED_FILE, Settings
 
 ADMIN = {"Authorization": "Bearer s3cret"}
@@ -250,10 +251,12 @@ async def test_paid_order_commits_and_cancelled_releases(seeded: httpx.AsyncClie
 async def test_records_keep_their_keys(
     seeded: httpx.AsyncClient, state: InMemoryStateStore
 ) -> None:
-    # Products are read by key from outside too (system tests, the chaos suite); the
-    # index's key is `catalog-index:all` since repositories (it was `catalog-index`).
+    # Products are read by key from outside too (system tests, the chaos suite, the
+    # benchmark's large catalog): `product:<id>`, and the summaries on their shelves.
     await reserve(seeded, "o1", mug=1)
-    assert {"product:mug", "reservation:o1", "catalog-index:all"} <= set(state.entries)
+    assert {"product:mug", "reservation:o1", f"catalog-index:{shelf_of('mug')}"} <= set(
+        state.entries
+    )
 
 
 async def test_unknown_product_in_reservation_is_404(seeded: httpx.AsyncClient) -> None:
@@ -294,10 +297,17 @@ def status_event(order_id: str, status: str) -> dict[str, object]:
 
 async def test_unreachable_state_store_is_a_503_with_reason(publisher: InMemoryPublisher) -> None:
     class Down(InMemoryStateStore):
-        async def get(self, key: str) -> None:
-            raise TimeoutError("state store timed out")
+        """Up while the catalog starts (it loads its listing then), down after."""
 
-    async for client in serve(Down(), publisher):
+        down = False
+
+        async def get(self, key: str) -> None:
+            if self.down:
+                raise TimeoutError("state store timed out")
+
+    store = Down()
+    async for client in serve(store, publisher):
+        store.down = True
         response = await client.get("/products/mug")
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "1"

@@ -1,4 +1,4 @@
-"""ProductReader's cache (cachebox keeps the time: the expiry test polls, briefly)."""
+"""CatalogReader's cache (cachebox keeps the time: the expiry test polls, briefly)."""
 
 import asyncio
 import time
@@ -6,7 +6,7 @@ import time
 import httpx
 from shop_dapr.invoke import Invoker
 
-from gateway.service import ProductReader
+from gateway.service import CatalogReader
 
 
 class Catalog:
@@ -15,19 +15,23 @@ class Catalog:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         product_id = request.url.path.removeprefix("/products/")
-        self.asked.append(product_id)
+        self.asked.append(f"?{request.url.params}" if request.url.params else product_id)
         if product_id == "gone":
             return httpx.Response(404, json={"detail": "not found"})
         return httpx.Response(200, json={"id": product_id})
 
 
-def reader(catalog: Catalog, ttl_seconds: float, max_entries: int = 10_000) -> ProductReader:
+def reader(catalog: Catalog, ttl_seconds: float, max_entries: int = 10_000) -> CatalogReader:
     sidecar = httpx.AsyncClient(transport=httpx.MockTransport(catalog.handle), base_url="http://d")
-    return ProductReader(Invoker(sidecar), "catalog", ttl_seconds, max_entries)
+    return CatalogReader(Invoker(sidecar), "catalog", ttl_seconds, max_entries)
 
 
-async def hits(products: ProductReader, *product_ids: str) -> list[bool]:
-    return [(await products.get(product_id))[1] for product_id in product_ids]
+async def hits(products: CatalogReader, *product_ids: str) -> list[bool]:
+    return [(await products.product(product_id))[1] for product_id in product_ids]
+
+
+async def page_hits(products: CatalogReader, *queries: str) -> list[bool]:
+    return [(await products.page("/products", query))[1] for query in queries]
 
 
 async def test_pages_expire_after_the_ttl() -> None:
@@ -66,3 +70,39 @@ async def test_a_ttl_of_0_caches_nothing() -> None:
     assert await hits(products, "mug", "mug") == [False, False]
     products.forget("mug")
     assert catalog.asked == ["mug", "mug"]
+
+
+async def test_listing_pages_are_cached_by_query_and_dropped_at_any_change() -> None:
+    catalog = Catalog()
+    products = reader(catalog, ttl_seconds=60)
+    assert await page_hits(products, "q=tea&page=2", "page=2&q=tea", "q=tea") == [
+        False,
+        True,
+        False,
+    ]
+    assert await hits(products, "mug", "cup") == [False, False]
+
+    products.forget("mug")  # any product may be on any listing page
+
+    assert await page_hits(products, "page=2&q=tea", "q=tea") == [False, False]
+    assert await hits(products, "cup", "mug") == [True, False]
+    assert catalog.asked == [
+        "?page=2&q=tea",
+        "?q=tea",
+        "mug",
+        "cup",
+        "?page=2&q=tea",
+        "?q=tea",
+        "mug",
+    ]
+
+
+async def test_fresh_reads_ask_the_catalog_and_cache_the_answer() -> None:
+    catalog = Catalog()
+    products = reader(catalog, ttl_seconds=60)
+    assert await hits(products, "mug") == [False]
+    assert (await products.product("mug", fresh=True))[1] is False
+    assert (await products.page("/products", "q=tea", fresh=True))[1] is False
+    assert await hits(products, "mug") == [True]
+    assert await page_hits(products, "q=tea") == [True]
+    assert catalog.asked == ["mug", "mug", "?q=tea"]
