@@ -3,10 +3,11 @@
     .venv/bin/python -m bench.run --profile redis [--out docs/benchmarks] [--smoke]
 
 Starts the backing services, times `make run` until ready, then starts the shop as
-bench/shop.py describes and runs browse, checkout and events, sampling every process's
-memory throughout. Writes <out>/<profile>.json, .md and -browse.png, and regenerates
-<out>/README.md from every profile's JSON there. --smoke runs each part for a moment
-(the test suite uses it to keep the harness working); its figures mean nothing.
+bench/shop.py describes and runs browse, the checkout sweep (open loop, bench/checkout.py)
+and events, sampling every process's memory throughout. Writes <out>/<profile>.json, .md,
+-browse.png and -checkout.png, and regenerates <out>/README.md from every profile's JSON
+there. --smoke runs each part for a moment (the test suite uses it to keep the harness
+working); its figures mean nothing.
 """
 
 import argparse
@@ -34,15 +35,16 @@ from tests.system.launcher import DAPRD, PROFILES, ROOT
 class Plan:
     concurrency: list[int]
     browse_seconds: float
-    checkouts: int
-    checkout_concurrency: int
+    # Checkout, open loop: arrival rates (per second) swept in order, each for this long.
+    checkout_rates: list[float]
+    checkout_seconds: float
     events: int
     events_rate: float
     time_make_run: bool
 
 
-FULL = Plan([1, 8, 32, 64], 8, 600, 32, 1000, 100, True)
-SMOKE = Plan([1, 4], 1, 6, 2, 10, 20, False)
+FULL = Plan([1, 8, 32, 64], 8, [10, 20, 30, 40, 60, 80], 15, 1000, 100, True)
+SMOKE = Plan([1, 4], 1, [2, 4], 2, 10, 20, False)
 
 
 def main() -> None:
@@ -77,7 +79,7 @@ def measure(profile: str, plan: Plan) -> dict[str, Any]:
         idle = resident_mb(processes)
         with PeakMemory(processes) as peak:
             browse = run_browse(shop, plan.concurrency, plan.browse_seconds, processes)
-            checkout = run_checkout(shop, plan.checkouts, plan.checkout_concurrency)
+            checkout = run_checkout(shop, plan.checkout_rates, plan.checkout_seconds)
         events = run_events(shop, plan.events, plan.events_rate)
     finally:
         shop.stop()

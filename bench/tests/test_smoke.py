@@ -47,9 +47,15 @@ def test_a_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
         assert row["sidecar_cpu_ms_per_request"] >= 0 and row["app_cpu_ms_per_request"] > 0
     assert len(result["sidecar_tax"]) == len(ENDPOINTS) * len(SMOKE.concurrency)
 
-    checkout = result["checkout"]
-    assert checkout["checkouts"] == SMOKE.checkouts and checkout["completed_per_second"] > 0
-    assert 0 < checkout["end_to_end_ms"]["p50"] <= checkout["end_to_end_ms"]["p99"]
+    sweep = result["checkout"]
+    assert [s["offered_per_second"] for s in sweep["steps"]] == SMOKE.checkout_rates, sweep
+    for step in sweep["steps"]:
+        assert step["offered"] == round(step["offered_per_second"] * SMOKE.checkout_seconds)
+        assert step["paid"] == step["offered"] and step["failed"] == 0, step
+        assert 0 < step["end_to_end_ms"]["p50"] <= step["end_to_end_ms"]["p99"], step
+        assert 0 < step["post_ms"]["p50"] <= step["end_to_end_ms"]["p50"], step
+        cpu = step["cpu_ms_per_checkout"]["by_group"]
+        assert set(cpu) == {"apps", "sidecars", "broker + store"} and cpu["apps"] > 0, cpu
     for case in ("direct", "one_subscriber", "fanout_to_three"):
         events = result["events"][case]
         assert events["messages"] == SMOKE.events and 0 < events["p50"] <= events["p99"], case
@@ -60,6 +66,7 @@ def test_a_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
     assert all(mb > 1 for mb in idle.values())
 
     page = (tmp_path / "redis.md").read_text()
-    assert "## Browse" in page and "## Checkout" in page and "## Events" in page
+    assert "## Browse" in page and "## Checkout, open loop" in page and "## Events" in page
     assert "| target | goal | measured | met |" in (tmp_path / "README.md").read_text()
-    assert (tmp_path / "redis-browse.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for plot in ("browse", "checkout"):
+        assert (tmp_path / f"redis-{plot}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
