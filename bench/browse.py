@@ -1,9 +1,12 @@
-"""Browse: product by id, listing and search, at fixed concurrency levels, each measured
-three ways back to back so that the machine's noise falls on all three alike:
+"""Browse: product by id, the first listing page and a search, at fixed concurrency
+levels, each measured four ways back to back so that the machine's noise falls on all
+alike:
 
-- `sidecars`: client -> gateway -> its daprd -> catalog's daprd -> catalog (the product);
-- `direct`:   client -> gateway -> catalog, over plain HTTP (bench/direct_gateway.py,
-              for this comparison only);
+- `cached`:   client -> the shop's gateway, whose cache answers (as a shopper gets it:
+              evicted by catalog.product-changed, as shipped);
+- `sidecars`: client -> gateway without cache -> its daprd -> catalog's daprd -> catalog;
+- `direct`:   client -> gateway without cache -> catalog, over plain HTTP
+              (bench/direct_gateway.py, for this comparison only);
 - `catalog`:  client -> catalog alone.
 
 The sidecar tax is sidecars over direct: the throughput ratio and the p99 ratio.
@@ -18,26 +21,27 @@ from bench.wrk import WrkResult, run_wrk
 # (path at the gateway, path at the catalog)
 ENDPOINTS = {
     "product": ("/api/v1/products/teapot", "/products/teapot"),
-    "listing": (
-        "/api/v1/products?category=kitchen&page_size=20",
-        "/products?category=kitchen&page_size=20",
-    ),
+    "listing": ("/api/v1/products", "/products"),
     "search": ("/api/v1/products?q=tea", "/products?q=tea"),
 }
-MODES = ("sidecars", "direct", "catalog")
+MODES = ("cached", "sidecars", "direct", "catalog")
 
 
 def run_browse(
     shop: BenchShop, concurrency: list[int], seconds: float, processes: list[Process]
 ) -> list[dict[str, Any]]:
-    assert shop.direct_gateway is not None
-    gateway, direct = shop.sidecars["gateway"].app_url, shop.direct_gateway.app_url
+    assert shop.direct_gateway is not None and shop.uncached_gateway is not None
     catalog = shop.sidecars["catalog"]
+    gateways = {
+        "cached": shop.sidecars["gateway"].app_url,
+        "sidecars": shop.uncached_gateway.app_url,
+        "direct": shop.direct_gateway.app_url,
+    }
 
     def target(mode: str, at_gateway: str, at_catalog: str) -> tuple[str, dict[str, str]]:
         if mode == "catalog":
             return catalog.app_url + at_catalog, {"dapr-api-token": catalog.app_token}
-        return (gateway if mode == "sidecars" else direct) + at_gateway, {}
+        return gateways[mode] + at_gateway, {}
 
     for mode in MODES:  # warm every path: connection pools and caches
         url, headers = target(mode, *ENDPOINTS["product"])

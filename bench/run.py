@@ -3,14 +3,16 @@
     .venv/bin/python -m bench.run --profile redis [--out docs/benchmarks] [--smoke]
 
 Starts the backing services, times `make run` until ready, then starts the shop as
-bench/shop.py describes and runs browse, the checkout sweep (open loop, bench/checkout.py)
-and events, sampling every process's memory throughout. Writes <out>/<profile>.json, .md,
--browse.png and -checkout.png, and regenerates <out>/README.md from every profile's JSON
-there. --smoke runs each part for a moment (the test suite uses it to keep the harness
-working); its figures mean nothing.
+bench/shop.py describes and runs browse, the checkout sweep (open loop, bench/checkout.py),
+price changes through the gateway's cache (bench/freshness.py), events, and the catalog
+at 100,000 products (bench/catalog_scale.py), sampling every process's memory throughout.
+Writes <out>/<profile>.json, .md, -browse.png and -checkout.png, and regenerates
+<out>/README.md from every profile's JSON there. --smoke runs each part for a moment (the
+test suite uses it to keep the harness working); its figures mean nothing.
 """
 
 import argparse
+import json
 import platform
 import signal
 import subprocess
@@ -23,9 +25,11 @@ from typing import Any
 
 from bench import report
 from bench.browse import run_browse, sidecar_tax
+from bench.catalog_scale import run_catalog_scale
 from bench.checkout import run_checkout
 from bench.events import run_events
 from bench.footprint import PeakMemory, resident_mb, time_make_run
+from bench.freshness import run_freshness
 from bench.shop import BenchShop
 from bench.wrk import wrk_binary
 from tests.system.launcher import DAPRD, PROFILES, ROOT
@@ -41,10 +45,13 @@ class Plan:
     events: int
     events_rate: float
     time_make_run: bool
+    # Price changes timed through the gateway's cache; the large catalog's size.
+    price_changes: int
+    catalog_products: int
 
 
-FULL = Plan([1, 8, 32, 64], 8, [10, 20, 30, 40, 60, 80], 15, 1000, 100, True)
-SMOKE = Plan([1, 4], 1, [2, 4], 2, 10, 20, False)
+FULL = Plan([1, 8, 32, 64], 6, [10, 20, 30, 40, 60, 80], 15, 1000, 100, True, 20, 100_000)
+SMOKE = Plan([1, 4], 1, [2, 4], 2, 10, 20, False, 2, 300)
 
 
 def main() -> None:
@@ -80,7 +87,13 @@ def measure(profile: str, plan: Plan) -> dict[str, Any]:
         with PeakMemory(processes) as peak:
             browse = run_browse(shop, plan.concurrency, plan.browse_seconds, processes)
             checkout = run_checkout(shop, plan.checkout_rates, plan.checkout_seconds)
+        admin_token = json.loads((ROOT / ".data" / "secrets.json").read_text())[
+            "catalog-admin-token"
+        ]
+        freshness = run_freshness(shop, admin_token, plan.price_changes)
         events = run_events(shop, plan.events, plan.events_rate)
+        # Last: it restarts the catalog (twice), which would disturb what follows.
+        catalog = run_catalog_scale(shop, admin_token, plan.catalog_products, plan.browse_seconds)
     finally:
         shop.stop()
     return {
@@ -93,6 +106,8 @@ def measure(profile: str, plan: Plan) -> dict[str, Any]:
         "browse": browse,
         "sidecar_tax": sidecar_tax(browse),
         "checkout": checkout,
+        "price_change": freshness,
+        "catalog_scale": catalog,
         "events": events,
         "memory_mb": {"idle": idle, "peak_under_load": peak.peak},
         "startup": startup,

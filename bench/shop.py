@@ -1,13 +1,16 @@
 """The shop as the benchmarks run it: every service beside its real daprd (the system
 tests' launcher), plus what only the benchmarks need:
 
-- a second gateway app that calls catalog straight, bypassing both sidecars
-  (bench/direct_gateway.py), sharing the first gateway's sidecar for everything else;
+- two more gateway apps without the product cache, sharing the gateway's sidecar: one
+  through the sidecars like the shop's (`uncached_gateway`: every browse request reaches
+  the catalog), one that calls catalog straight, bypassing both sidecars
+  (`direct_gateway`, bench/direct_gateway.py);
 - three event subscribers (bench/subscriber.py), each beside its own daprd.
 
-Tracing is sampled at 0 (a production sampler keeps a small share; its cost is the
-tracing backend's, not the sidecars'), the gateway's rate limit is lifted and its
-product cache is off, so that every browse request reaches the catalog.
+The shop's own gateway keeps its cache as shipped (evicted by catalog.product-changed,
+which its sidecar delivers to it alone). Tracing is sampled at 0 (a production sampler
+keeps a small share; its cost is the tracing backend's, not the sidecars') and every
+gateway's rate limit is lifted.
 """
 
 import os
@@ -25,11 +28,8 @@ from tests.system.launcher import ROOT, SERVICES, Sidecar, free_port, start_toge
 SUBSCRIBERS = ("bench-sub-1", "bench-sub-2", "bench-sub-3")
 BENCH_DIR = ROOT / ".data" / "bench"
 
-GATEWAY_ENV = {
-    "RATE_LIMIT_PER_SECOND": "1000000",
-    "RATE_LIMIT_BURST": "1000000",
-    "PRODUCT_CACHE_TTL_SECONDS": "0",
-}
+GATEWAY_ENV = {"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000"}
+UNCACHED_ENV = {**GATEWAY_ENV, "PRODUCT_CACHE_TTL_SECONDS": "0"}
 UNTRACED_ENV = {"OTEL_TRACES_SAMPLER": "always_off"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -55,7 +55,9 @@ class Process:
 class BenchShop:
     profile: str
     sidecars: dict[str, Sidecar] = field(default_factory=dict)
-    direct_gateway: Sidecar | None = None  # an app process only; shares gateway's daprd
+    # App processes only, sharing the gateway's daprd.
+    uncached_gateway: Sidecar | None = None
+    direct_gateway: Sidecar | None = None
     # Topics of this run only: a broker keeps earlier runs' messages, and a new consumer
     # group starting from the oldest would be handed them.
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
@@ -91,7 +93,15 @@ class BenchShop:
 
         self.sidecars = start_together(make, self._start_all)
         try:
-            self._start_direct_gateway()
+            catalog = self.sidecars["catalog"]
+            self.uncached_gateway = self._start_gateway_app(
+                "bench-uncached", "gateway.main:create_app", UNCACHED_ENV
+            )
+            self.direct_gateway = self._start_gateway_app(
+                "bench-direct",
+                "bench.direct_gateway:create_app",
+                {**UNCACHED_ENV, "DIRECT_UPSTREAMS": f'{{"catalog": "{catalog.app_url}"}}'},
+            )
         except BaseException:
             self.stop()
             raise
@@ -106,9 +116,11 @@ class BenchShop:
         for sidecar in sidecars.values():
             sidecar.wait_ready(timeout=120)
 
-    def _start_direct_gateway(self) -> None:
-        gateway, catalog = self.sidecars["gateway"], self.sidecars["catalog"]
-        direct = Sidecar(
+    def _start_gateway_app(self, name: str, factory: str, env: dict[str, str]) -> Sidecar:
+        """A second gateway app on the gateway's sidecar (which delivers events to the
+        shop's gateway only: these have no cache to evict)."""
+        gateway = self.sidecars["gateway"]
+        app = Sidecar(
             "gateway",
             self.profile,
             http_port=gateway.http_port,
@@ -116,16 +128,11 @@ class BenchShop:
             app_port=free_port(),
             api_token=gateway.api_token,
             app_token=gateway.app_token,
-            log_prefix="bench-direct",
+            log_prefix=name,
         )
-        env = {
-            **UNTRACED_ENV,
-            **GATEWAY_ENV,
-            "DIRECT_UPSTREAMS": f'{{"catalog": "{catalog.app_url}"}}',
-        }
-        direct.start_app_only("bench.direct_gateway:create_app", env)
-        self.direct_gateway = direct
-        wait_for(f"{direct.app_url}/readyz", "the direct gateway")
+        app.start_app_only(factory, {**UNTRACED_ENV, **env})
+        wait_for(f"{app.app_url}/readyz", f"the {name} gateway")
+        return app
 
     def processes(self) -> list[Process]:
         found = []
@@ -133,12 +140,16 @@ class BenchShop:
             sidecar = self.sidecars[app_id]
             found.append(Process(app_id, sidecar.processes["app"].pid))
             found.append(Process(f"{app_id}-sidecar", sidecar.processes["daprd"].pid))
-        if self.direct_gateway is not None:  # an app: its CPU is the `direct` rows' gateway
+        # Apps: their CPU is the gateway's in the `sidecars` and `direct` rows.
+        if self.uncached_gateway is not None:
+            found.append(Process("gateway-uncached", self.uncached_gateway.processes["app"].pid))
+        if self.direct_gateway is not None:
             found.append(Process("gateway-direct", self.direct_gateway.processes["app"].pid))
         return found
 
     def stop(self) -> None:
-        for sidecar in [*self.sidecars.values(), *filter(None, [self.direct_gateway])]:
+        extra = filter(None, [self.uncached_gateway, self.direct_gateway])
+        for sidecar in [*self.sidecars.values(), *extra]:
             sidecar.stop()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.browse import ENDPOINTS, MODES
+from bench.catalog_scale import QUERIES
 from bench.run import SMOKE
 from tests.system.launcher import ROOT, SERVICES
 
@@ -60,12 +61,25 @@ def test_a_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
         events = result["events"][case]
         assert events["messages"] == SMOKE.events and 0 < events["p50"] <= events["p99"], case
 
+    seen = result["price_change"]
+    assert seen["changes"] == SMOKE.price_changes and set(seen["seen_ms"]) == {"product", "listing"}
+    scale = result["catalog_scale"]
+    assert scale["large"]["products"] >= SMOKE.catalog_products > scale["small"]["products"]
+    for size in ("small", "large"):
+        rows = scale[size]["browse"]
+        assert {(r["endpoint"], r["mode"]) for r in rows} == {
+            (q, m) for q in QUERIES for m in ("sidecars", "catalog")
+        }
+        assert all(r["rps"] > 0 and r["errors"] == 0 for r in rows), rows
+
     services = set(SERVICES)
     idle = result["memory_mb"]["idle"]
-    assert set(idle) == services | {f"{s}-sidecar" for s in services} | {"gateway-direct"}
+    extra_gateways = {"gateway-uncached", "gateway-direct"}
+    assert set(idle) == services | {f"{s}-sidecar" for s in services} | extra_gateways
     assert all(mb > 1 for mb in idle.values())
 
     page = (tmp_path / "redis.md").read_text()
+    assert "## A catalog that scales" in page and "## Price change through the cache" in page
     assert "## Browse" in page and "## Checkout, open loop" in page and "## Events" in page
     assert "| target | goal | measured | met |" in (tmp_path / "README.md").read_text()
     for plot in ("browse", "checkout"):
