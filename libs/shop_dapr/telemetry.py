@@ -19,7 +19,6 @@ from contextlib import contextmanager
 import httpx
 from fastapi import FastAPI
 from opentelemetry import trace
-from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -27,6 +26,8 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from shop_dapr.zipkin import ZipkinExporter
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def configure_tracing(service: str, zipkin_endpoint: str | None = None) -> Trace
     if _provider is None:
         _provider = TracerProvider(resource=Resource.create({"service.name": service}))
         if zipkin_endpoint:
-            exporter = ZipkinExporter(endpoint=zipkin_endpoint)
+            exporter = ZipkinExporter(zipkin_endpoint, service)
             _provider.add_span_processor(BatchSpanProcessor(exporter))
             log.info("exporting traces to %s", zipkin_endpoint)
         trace.set_tracer_provider(_provider)
