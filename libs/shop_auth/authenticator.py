@@ -3,11 +3,15 @@
 import asyncio
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from shop_dapr.invoke import Invoker
 
+from shop_auth.claims import UNKNOWN_KEY_ID, Claims, InvalidToken
 from shop_auth.jwks import fetch_jwks
-from shop_auth.verifier import UNKNOWN_KEY_ID, Claims, InvalidToken, JwtVerifier
+
+if TYPE_CHECKING:
+    from shop_auth.verifier import JwtVerifier
 
 
 class Authenticator:
@@ -45,11 +49,16 @@ class Authenticator:
                 raise
         return (await self._refresh(verifier)).verify(token)
 
-    async def _refresh(self, stale: JwtVerifier | None) -> JwtVerifier:
+    async def _refresh(self, stale: "JwtVerifier | None") -> "JwtVerifier":
         # Under the lock, and only if nobody replaced `stale` meanwhile: the requests that
         # waited for one fetch use its keys instead of fetching again each.
         async with self._lock:
             if self._verifier is None or self._verifier is stale:
+                # Imported with the first key set, not at start: PyJWT and the parts of
+                # cryptography it loads hold ~9 MB, which a process that has verified no
+                # token yet (an idle gateway) does without; the first token pays 0.1-0.3 s.
+                from shop_auth.verifier import JwtVerifier
+
                 jwks = await fetch_jwks(self._invoker, self._identity)
                 self._verifier = JwtVerifier.from_jwks(jwks)
                 self._fetched_at = self._clock()

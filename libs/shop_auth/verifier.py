@@ -1,13 +1,13 @@
 """Verifying identity's EdDSA access tokens."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 from shop_contracts.identity import JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER
 
+from shop_auth.claims import UNKNOWN_KEY_ID, Claims, InvalidToken
 from shop_auth.jwks import JwksError
 
 # Clocks on different hosts disagree a little; a token is not refused for that alone.
@@ -15,25 +15,9 @@ DEFAULT_LEEWAY_SECONDS = 30.0
 # Far more than any token identity issues: a longer one is refused before it is parsed.
 _MAX_TOKEN_LENGTH = 8192
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "nbf", "exp", "jti"]
-# The one refusal that fetching identity's keys again may cure (it rotated its key).
-UNKNOWN_KEY_ID = "unknown key id"
 
-
-class InvalidToken(Exception):
-    """The token was refused. `reason` is safe to show the caller: it never quotes the
-    token."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Claims:
-    user_id: str
-    email: str
-    name: str
-    expires_at: datetime
+# Defined in claims.py (which needs no PyJWT), named here as the verifier's answers.
+__all__ = ["UNKNOWN_KEY_ID", "Claims", "InvalidToken", "JwtVerifier"]
 
 
 class JwtVerifier:

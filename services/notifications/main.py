@@ -3,6 +3,10 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+# PyJWT loaded at start, not with the first key set as Authenticator would: a live-status
+# socket joins its user's updates only once its token is verified, and importing PyJWT
+# then (0.1-0.3 s) let a checkout's first updates pass before it had joined.
+import shop_auth.verifier  # noqa: F401
 from fastapi import FastAPI
 from shop_auth import Authenticator
 from shop_dapr.app import Dapr, provide, service_app
