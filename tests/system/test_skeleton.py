@@ -144,7 +144,7 @@ def test_published_event_reaches_the_subscriber(
     catalog: Sidecar, gateway: Sidecar, secrets: dict[str, str]
 ) -> None:
     product_id = new_id()
-    put_product(catalog, secrets, product_id, price_cents=100)
+    put_product(catalog, secrets, product_id, name=product_id, price_cents=100)
     pages = {
         "product page": (f"{gateway.app_url}/api/v1/products/{product_id}", None),
         "listing": (f"{gateway.app_url}/api/v1/products?q={product_id}", product_id),
@@ -165,7 +165,7 @@ def test_published_event_reaches_the_subscriber(
 
     # The write publishes catalog.product-changed; the gateway evicts on receipt, so the
     # new price shows only if the CloudEvent arrived (the cache TTL is a minute).
-    put_product(catalog, secrets, product_id, price_cents=200)
+    put_product(catalog, secrets, product_id, name=product_id, price_cents=200)
     for what, (url, listed) in pages.items():
         deadline = time.monotonic() + 30
         while price(seen := httpx.get(url, timeout=10), listed) != 200:
