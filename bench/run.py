@@ -13,6 +13,7 @@ test suite uses it to keep the harness working); its figures mean nothing.
 
 import argparse
 import json
+import os
 import platform
 import signal
 import subprocess
@@ -99,7 +100,8 @@ def measure(profile: str, plan: Plan) -> dict[str, Any]:
     return {
         "profile": profile,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _git("rev-parse", "--short", "HEAD"),
+        # A run from an export of the tree (no .git) is told its commit.
+        "commit": os.environ.get("SHOP_GIT_COMMIT") or _git("rev-parse", "--short", "HEAD"),
         "smoke": plan is SMOKE,
         "machine": machine(),
         "plan": plan.__dict__,

@@ -10,9 +10,11 @@ from shop_dapr.invoke import sidecar_http_client
 from shop_dapr.pubsub import DaprPublisher, Publisher
 from shop_dapr.secrets import DaprSecretStore, SecretNotFound, SecretStore
 from shop_dapr.sidecar import (
+    BuildingBlockError,
+    SidecarApi,
     SidecarSettings,
     SidecarUnavailable,
-    dapr_client,
+    sidecar_session,
     wait_for_sidecar,
 )
 from shop_dapr.state import (
@@ -23,6 +25,7 @@ from shop_dapr.state import (
 )
 
 __all__ = [
+    "BuildingBlockError",
     "CloudEvent",
     "DaprPublisher",
     "DaprSecretStore",
@@ -31,13 +34,14 @@ __all__ = [
     "Publisher",
     "SecretNotFound",
     "SecretStore",
+    "SidecarApi",
     "SidecarSettings",
     "SidecarUnavailable",
     "StateEntry",
     "StateStore",
     "TopicReply",
-    "dapr_client",
     "parse_event",
     "sidecar_http_client",
+    "sidecar_session",
     "wait_for_sidecar",
 ]

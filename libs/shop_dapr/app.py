@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from httpx_aiohttp import AiohttpTransport
 from pydantic import BaseModel
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
@@ -20,7 +21,7 @@ from shop_dapr.platform import serve_platform
 from shop_dapr.pubsub import DaprPublisher, Publisher
 from shop_dapr.repository import Repository
 from shop_dapr.secrets import DaprSecretStore, SecretStore
-from shop_dapr.sidecar import SidecarSettings, dapr_client
+from shop_dapr.sidecar import SidecarApi, SidecarSettings, sidecar_session, wait_for_sidecar
 from shop_dapr.state import DaprStateStore, StateStore
 
 M = TypeVar("M", bound=BaseModel)
@@ -75,16 +76,17 @@ def service_app(
                 yield
             return
         async with (
-            sidecar_http_client(settings) as sidecar,
-            dapr_client(settings, sidecar) as client,
+            sidecar_session(settings) as session,
+            sidecar_http_client(settings, AiohttpTransport(client=session)) as sidecar,
         ):
             app.state.sidecar = sidecar  # the readiness probe asks through it (health.py)
-            timeout = settings.dapr_call_timeout_seconds
+            await wait_for_sidecar(sidecar, settings.dapr_startup_timeout_seconds)
+            api = SidecarApi(session, settings.dapr_call_timeout_seconds)
             real = Dapr(
-                state=DaprStateStore(client, settings.statestore, timeout),
-                publisher=DaprPublisher(client, settings.pubsub, timeout),
-                secrets=DaprSecretStore(client, settings.secretstore, timeout),
-                mail=DaprMailSender(client, settings.mail_binding, settings.mail_from, timeout),
+                state=DaprStateStore(api, settings.statestore),
+                publisher=DaprPublisher(api, settings.pubsub),
+                secrets=DaprSecretStore(api, settings.secretstore),
+                mail=DaprMailSender(api, settings.mail_binding, settings.mail_from),
                 invoker=Invoker(sidecar),
             )
             async with wire(app, real):

@@ -1,12 +1,11 @@
 """Sending e-mail through the sidecar's SMTP output binding, and a fake for unit tests."""
 
-import asyncio
 import html
+import json
 from typing import Protocol
+from urllib.parse import quote
 
-import grpc
-from dapr.aio.clients import DaprClient
-from dapr.clients.exceptions import DaprInternalError
+from shop_dapr.sidecar import BuildingBlockError, SidecarApi
 
 
 class MailNotSent(RuntimeError):
@@ -19,25 +18,28 @@ class MailSender(Protocol):
 
 
 class DaprMailSender:
-    def __init__(
-        self, client: DaprClient, binding_name: str, sender: str, timeout_seconds: float
-    ) -> None:
-        self._client = client
+    def __init__(self, sidecar: SidecarApi, binding_name: str, sender: str) -> None:
+        self._sidecar = sidecar
         self._binding = binding_name
         self._sender = sender
-        self._timeout = timeout_seconds
 
     async def send(self, to: str, subject: str, body: str) -> None:
+        request = {
+            "operation": "create",
+            "data": _as_html(body),
+            "metadata": {"emailTo": to, "subject": subject, "emailFrom": self._sender},
+        }
         try:
-            async with asyncio.timeout(self._timeout):
-                await self._client.invoke_binding(
-                    self._binding,
-                    "create",
-                    data=_as_html(body),
-                    binding_metadata={"emailTo": to, "subject": subject, "emailFrom": self._sender},
-                )
-        except (grpc.RpcError, DaprInternalError, TimeoutError) as exc:
+            answer = await self._sidecar.call(
+                "POST",
+                f"/v1.0/bindings/{quote(self._binding, safe='')}",
+                body=json.dumps(request).encode(),
+            )
+        except (BuildingBlockError, TimeoutError) as exc:
             raise MailNotSent(f"binding '{self._binding}' did not send the mail: {exc}") from exc
+        if answer.status not in (200, 204):
+            reason = answer.reason()
+            raise MailNotSent(f"binding '{self._binding}' did not send the mail: {reason}")
 
 
 def _as_html(text: str) -> str:

@@ -2,20 +2,17 @@
 
 import logging
 
-import grpc
-from dapr.clients.exceptions import DaprInternalError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from shop_dapr.invoke import Unavailable
+from shop_dapr.sidecar import BuildingBlockError
 
 log = logging.getLogger(__name__)
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    reason = (
-        exc.details() if isinstance(exc, grpc.RpcError) and hasattr(exc, "details") else str(exc)
-    )
+    reason = str(exc)
     log.warning(
         "%s %s: a Dapr building block or peer failed: %s (%r)",
         request.method,
@@ -32,5 +29,5 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 
 def answer_outages_with_503(app: FastAPI) -> None:
-    for error in (grpc.RpcError, DaprInternalError, TimeoutError, Unavailable):
+    for error in (BuildingBlockError, TimeoutError, Unavailable):
         app.add_exception_handler(error, _unavailable)

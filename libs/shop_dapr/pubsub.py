@@ -1,10 +1,11 @@
 """Publishing typed events through the sidecar's pub/sub component."""
 
-import asyncio
 from typing import Protocol
+from urllib.parse import quote
 
-from dapr.aio.clients import DaprClient
 from pydantic import BaseModel
+
+from shop_dapr.sidecar import SidecarApi
 
 
 class Publisher(Protocol):
@@ -17,23 +18,22 @@ class Publisher(Protocol):
 
 
 class DaprPublisher:
-    def __init__(self, client: DaprClient, pubsub_name: str, timeout_seconds: float) -> None:
-        self._client = client
-        self._pubsub = pubsub_name
-        self._timeout = timeout_seconds
+    def __init__(self, sidecar: SidecarApi, pubsub_name: str) -> None:
+        self._sidecar = sidecar
+        self._path = f"/v1.0/publish/{quote(pubsub_name, safe='')}"
 
     async def publish(
         self, topic: str, event_type: str, payload: BaseModel, event_id: str | None = None
     ) -> None:
         # The sidecar wraps the data in a CloudEvent; these override its attributes.
-        attributes = {"cloudevent.type": event_type}
+        attributes = {"metadata.cloudevent.type": event_type}
         if event_id is not None:
-            attributes["cloudevent.id"] = event_id
-        async with asyncio.timeout(self._timeout):
-            await self._client.publish_event(
-                self._pubsub,
-                topic,
-                payload.model_dump_json(),
-                data_content_type="application/json",
-                publish_metadata=attributes,
-            )
+            attributes["metadata.cloudevent.id"] = event_id
+        answer = await self._sidecar.call(
+            "POST",
+            f"{self._path}/{quote(topic, safe='')}",
+            body=payload.model_dump_json().encode(),
+            params=attributes,
+        )
+        if answer.status != 204:
+            raise answer.failure(f"publishing to '{topic}'")

@@ -1,10 +1,10 @@
 """Reading secrets from the sidecar's secret store."""
 
-import asyncio
+import json
 from typing import Protocol
+from urllib.parse import quote
 
-import grpc
-from dapr.aio.clients import DaprClient
+from shop_dapr.sidecar import SidecarApi
 
 
 class SecretNotFound(LookupError):
@@ -16,22 +16,20 @@ class SecretStore(Protocol):
 
 
 class DaprSecretStore:
-    def __init__(self, client: DaprClient, store_name: str, timeout_seconds: float) -> None:
-        self._client = client
+    def __init__(self, sidecar: SidecarApi, store_name: str) -> None:
+        self._sidecar = sidecar
         self._store = store_name
-        self._timeout = timeout_seconds
 
     async def get(self, name: str) -> str:
-        try:
-            async with asyncio.timeout(self._timeout):
-                response = await self._client.get_secret(self._store, name)
-        except grpc.RpcError as exc:
+        path = f"/v1.0/secrets/{quote(self._store, safe='')}/{quote(name, safe='')}"
+        answer = await self._sidecar.call("GET", path)
+        if answer.status != 200:
             # The message names the secret, never its value.
-            reason = exc.details() if hasattr(exc, "details") else repr(exc)
             raise SecretNotFound(
-                f"secret '{name}' could not be read from store '{self._store}': {reason}"
-            ) from exc
+                f"secret '{name}' could not be read from store '{self._store}': {answer.reason()}"
+            )
         # local.file and most stores return one key named like the secret itself.
-        if name in response.secret:
-            return response.secret[name]
+        secret = json.loads(answer.body)
+        if name in secret:
+            return str(secret[name])
         raise SecretNotFound(f"secret '{name}' has no key '{name}' in store '{self._store}'")

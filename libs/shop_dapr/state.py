@@ -1,15 +1,14 @@
 """The state store adapter under shop_dapr.repository: get, bulk get, save (with an
-ETag, with a TTL), create-only and delete, as bytes."""
+ETag, with a TTL), create-only and delete, as bytes of JSON, through the sidecar's HTTP
+state API."""
 
-import asyncio
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import quote
 
-import grpc
-from dapr.aio.clients import DaprClient
-from dapr.clients.exceptions import DaprInternalError
-from dapr.clients.grpc._state import Concurrency, StateOptions
+from shop_dapr.sidecar import Answer, SidecarApi
 
 
 @dataclass(frozen=True)
@@ -41,86 +40,88 @@ class StateStore(Protocol):
     async def delete(self, key: str, etag: str | None = None) -> None: ...
 
 
-# Dapr answers an ETag conflict with ABORTED, and an ETag it cannot parse (for example one
-# from another store type) with INVALID_ARGUMENT; to a caller both mean "stale".
-_ETAG_CODES = {grpc.StatusCode.ABORTED, grpc.StatusCode.INVALID_ARGUMENT}
-
-
-def _is_etag_error(exc: BaseException) -> bool:
-    # The SDK raises DaprGrpcError for most calls but wraps save_state's failure in a
-    # DaprInternalError that keeps the gRPC status only as its cause.
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, grpc.RpcError) and hasattr(cause, "code"):
-            return cause.code() in _ETAG_CODES and "etag" in (cause.details() or "").lower()
-        cause = cause.__cause__
-    return False
+def _is_etag_error(answer: Answer) -> bool:
+    # Dapr answers an ETag conflict with 409, and an ETag it cannot parse (for example
+    # one from another store type) with 400 naming the ETag; to a caller both mean stale.
+    return answer.status == 409 or (answer.status == 400 and "etag" in answer.reason().lower())
 
 
 class DaprStateStore:
-    def __init__(self, client: DaprClient, store_name: str, timeout_seconds: float) -> None:
-        self._client = client
-        self._store = store_name
-        self._timeout = timeout_seconds
+    def __init__(self, sidecar: SidecarApi, store_name: str) -> None:
+        self._sidecar = sidecar
+        self._path = f"/v1.0/state/{quote(store_name, safe='')}"
+
+    def _key_path(self, key: str) -> str:
+        return f"{self._path}/{quote(key, safe='')}"
 
     async def get(self, key: str) -> StateEntry | None:
-        async with asyncio.timeout(self._timeout):
-            response = await self._client.get_state(self._store, key)
-        if not response.data:
+        answer = await self._sidecar.call("GET", self._key_path(key))
+        if answer.status == 204:
             return None
-        return StateEntry(value=response.data, etag=response.etag)
+        if answer.status != 200:
+            raise answer.failure(f"reading '{key}'")
+        return StateEntry(value=answer.body, etag=answer.headers.get("ETag", ""))
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, StateEntry]:
         if not keys:
             return {}
-        async with asyncio.timeout(self._timeout):
-            response = await self._client.get_bulk_state(self._store, list(keys))
+        body = json.dumps({"keys": list(keys)}).encode()
+        answer = await self._sidecar.call("POST", f"{self._path}/bulk", body=body)
+        if answer.status != 200:
+            raise answer.failure(f"reading {len(keys)} keys")
+        # The bulk API hands each value back parsed; the repository reads bytes.
         return {
-            item.key: StateEntry(
-                value=item.data if isinstance(item.data, bytes) else item.data.encode(),
-                etag=item.etag,
+            item["key"]: StateEntry(
+                value=json.dumps(item["data"], separators=(",", ":")).encode(),
+                etag=item.get("etag", ""),
             )
-            for item in response.items
-            if item.data and not item.error
+            for item in json.loads(answer.body)
+            if item.get("data") is not None and not item.get("error")
         }
 
     async def save(
         self, key: str, value: bytes, etag: str | None = None, ttl_seconds: int | None = None
     ) -> None:
         # First-write concurrency: with an ETag the write must match it exactly.
-        options = StateOptions(concurrency=Concurrency.first_write) if etag else None
-        metadata = {"ttlInSeconds": str(ttl_seconds)} if ttl_seconds else {}
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._client.save_state(
-                    self._store, key, value, etag=etag, options=options, state_metadata=metadata
-                )
-        except (grpc.RpcError, DaprInternalError) as exc:
-            if _is_etag_error(exc):
-                raise ETagMismatch(key) from exc
-            raise
+        answer = await self._write(
+            key, value, etag=etag, first_write=etag is not None, ttl=ttl_seconds
+        )
+        if answer.status == 204:
+            return
+        if _is_etag_error(answer):
+            raise ETagMismatch(key)
+        raise answer.failure(f"saving '{key}'")
 
     async def create(self, key: str, value: bytes, ttl_seconds: int | None = None) -> bool:
         # First-write without an ETag writes only an absent key. Stores word the refusal
         # differently (and not as an ETag error), so a failure is judged by a re-read.
-        options = StateOptions(concurrency=Concurrency.first_write)
-        metadata = {"ttlInSeconds": str(ttl_seconds)} if ttl_seconds else {}
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._client.save_state(
-                    self._store, key, value, options=options, state_metadata=metadata
-                )
-        except (grpc.RpcError, DaprInternalError):
-            if await self.get(key) is not None:
-                return False
-            raise
-        return True
+        answer = await self._write(key, value, etag=None, first_write=True, ttl=ttl_seconds)
+        if answer.status == 204:
+            return True
+        if await self.get(key) is not None:
+            return False
+        raise answer.failure(f"creating '{key}'")
+
+    async def _write(
+        self, key: str, value: bytes, *, etag: str | None, first_write: bool, ttl: int | None
+    ) -> Answer:
+        item: dict[str, object] = {"key": key}
+        if etag is not None:
+            item["etag"] = etag
+        if first_write:
+            item["options"] = {"concurrency": "first-write"}
+        if ttl:
+            item["metadata"] = {"ttlInSeconds": str(ttl)}
+        # The value is JSON already: spliced in, not parsed and dumped again.
+        head = json.dumps(item)[:-1].encode()
+        body = b"[" + head + b', "value": ' + value + b"}]"
+        return await self._sidecar.call("POST", self._path, body=body)
 
     async def delete(self, key: str, etag: str | None = None) -> None:
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._client.delete_state(self._store, key, etag=etag)
-        except (grpc.RpcError, DaprInternalError) as exc:
-            if _is_etag_error(exc):
-                raise ETagMismatch(key) from exc
-            raise
+        headers = {"If-Match": etag} if etag is not None else None
+        answer = await self._sidecar.call("DELETE", self._key_path(key), headers=headers)
+        if answer.status in (200, 204):
+            return
+        if _is_etag_error(answer):
+            raise ETagMismatch(key)
+        raise answer.failure(f"deleting '{key}'")

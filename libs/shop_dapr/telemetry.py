@@ -20,7 +20,6 @@ import httpx
 from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.resources import Resource
@@ -48,8 +47,6 @@ def configure_tracing(service: str, zipkin_endpoint: str | None = None) -> Trace
             _provider.add_span_processor(BatchSpanProcessor(exporter))
             log.info("exporting traces to %s", zipkin_endpoint)
         trace.set_tracer_provider(_provider)
-        # Every SDK call (state, publish, secrets) carries the current trace to daprd.
-        GrpcAioInstrumentorClient().instrument(tracer_provider=_provider)  # type: ignore[no-untyped-call]
     return _provider
 
 

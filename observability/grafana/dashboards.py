@@ -97,16 +97,12 @@ SERVICE: list[Panel] = [
         ],
     ),
     (
-        "Sidecar: requests from the app and other sidecars",
+        "Sidecar: requests from the app (its HTTP API)",
         "reqps",
         [
             (
                 'sum by (method) (rate(dapr_http_server_request_count{app_id="$service"}[1m]))',
                 "http {{method}}",
-            ),
-            (
-                'sum by (grpc_server_method) (rate(dapr_grpc_io_server_completed_rpcs{app_id="$service"}[1m]))',
-                "{{grpc_server_method}}",
             ),
         ],
     ),
