@@ -1,6 +1,7 @@
 """Starts a service and its real daprd side by side, as `dapr run` would, on free ports."""
 
 import os
+import random
 import re
 import secrets
 import signal
@@ -48,10 +49,29 @@ COMPONENT_ENV = {
 ZIPKIN_URL = f"http://127.0.0.1:{PORTS['ZIPKIN_PORT']}"
 
 
+# Chosen below the kernel's ephemeral range (32768-60999 by default): a port the kernel
+# hands out (bind to 0) is also what it gives the next outgoing connection, and with a
+# pool of connections from every app to its sidecar one often took a port between its
+# choice and the sidecar's bind. Above every fixed port of the shop (tools/ports.env).
+_PORTS_FOR_PROCESSES = (20_000, 32_000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free now and not handed out before by this process."""
+    low, high = _PORTS_FOR_PROCESSES
+    for _ in range(1000):
+        port = random.randint(low, high)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port in {low}-{high}: what holds them all?")
 
 
 @dataclass
