@@ -5,6 +5,7 @@ non-zero when a check failed. The profile's backing services must be up
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         settle_deadline=args.settle_deadline,
     )
 
+    # Stopped from outside (a timeout, `kill`): stop the shop it started on the way out;
+    # left running, its sidecars stay registered and answer for the next shop's app ids.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     check_ready_to_start(args.profile)
     admin_token = json.loads((ROOT / ".data" / "secrets.json").read_text())["catalog-admin-token"]
     print(f"starting the shop on {args.profile} (logs: .data/logs/chaos-*.log)", flush=True)
