@@ -1,14 +1,12 @@
 """The listing read model (SQLite in memory) and its shelves in the state store."""
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from shop_dapr.testing import InMemoryPublisher, InMemoryStateStore
 
 from catalog.domain import IndexEntry, ProductQuery
 from catalog.readmodel import SHELVES, Listing, Shelf, shelf_of
-from catalog.tests.test_api import ADMIN, MUG, serve
+from catalog.tests.conftest import ADMIN, MUG, serve
 
 
 def entry(name: str, price: int = 100, category: str = "kitchen", text: str = "") -> IndexEntry:
@@ -76,14 +74,6 @@ def test_shelves_spread_products_and_stay_put() -> None:
     shelves = {shelf_of(f"product-{n}") for n in range(5000)}
     assert len(shelves) > SHELVES * 0.95
     assert shelf_of("mug") == shelf_of("mug")
-
-
-@pytest.fixture
-async def client(
-    state: InMemoryStateStore, publisher: InMemoryPublisher
-) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in serve(state, publisher):
-        yield c
 
 
 async def test_a_write_touches_one_shelf_and_a_restart_lists_it(
