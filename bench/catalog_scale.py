@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from catalog.domain import IndexEntry, Product
-from catalog.readmodel import ALL_SHELVES, Shelf, shelf_of
+from catalog.readmodel import ALL_SHELVES, PRODUCT_PREFIX, SHELF_PREFIX, Shelf, shelf_of
 
 from bench.shop import BenchShop, Process, wait_for
 from bench.stats import percentiles
@@ -66,6 +66,14 @@ def synthetic(count: int, start: int = 0) -> Iterator[Product]:
         )
 
 
+def _product_key(product_id: str) -> str:
+    return f"{PRODUCT_PREFIX}:{product_id}"
+
+
+def _shelf_key(shelf: str) -> str:
+    return f"{SHELF_PREFIX}:{shelf}"
+
+
 def catalog_size(catalog: Sidecar) -> int:
     answer = catalog.api.get("/v1.0/invoke/catalog/method/products?page_size=1")
     answer.raise_for_status()
@@ -85,12 +93,12 @@ def _shelves(catalog: Sidecar) -> dict[str, tuple[Shelf, str | None]]:
     """Every shelf there is, with its ETag."""
     found = catalog.api.post(
         "/v1.0/state/statestore/bulk",
-        json={"keys": [f"catalog-index:{n}" for n in ALL_SHELVES]},
+        json={"keys": [_shelf_key(n) for n in ALL_SHELVES]},
         timeout=120,
     )
     found.raise_for_status()
     return {
-        item["key"].removeprefix("catalog-index:"): (
+        item["key"].removeprefix(_shelf_key("")): (
             Shelf.model_validate(item["data"]),
             item.get("etag"),
         )
@@ -105,8 +113,7 @@ def _save_shelves(catalog: Sidecar, shelves: dict[str, tuple[Shelf, str | None]]
     _save(
         catalog,
         [
-            {"key": f"catalog-index:{n}", "value": shelf.model_dump()}
-            | ({"etag": etag} if etag else {})
+            {"key": _shelf_key(n), "value": shelf.model_dump()} | ({"etag": etag} if etag else {})
             for n, (shelf, etag) in shelves.items()
         ],
     )
@@ -114,7 +121,7 @@ def _save_shelves(catalog: Sidecar, shelves: dict[str, tuple[Shelf, str | None]]
 
 def add_products(catalog: Sidecar, products: list[Product]) -> None:
     """Write the products and their summaries as the catalog writes them."""
-    _save(catalog, [{"key": f"product:{p.id}", "value": p.model_dump()} for p in products])
+    _save(catalog, [{"key": _product_key(p.id), "value": p.model_dump()} for p in products])
     shelves = _shelves(catalog)
     for product in products:
         shelf, _ = shelves.setdefault(shelf_of(product.id), (Shelf(), None))
@@ -124,7 +131,7 @@ def add_products(catalog: Sidecar, products: list[Product]) -> None:
 
 def remove_synthetic(catalog: Sidecar, count: int) -> None:
     """Delete the synthetic products and take them off their shelves."""
-    keys = [f"product:{PREFIX}{n}" for n in range(count)]
+    keys = [_product_key(f"{PREFIX}{n}") for n in range(count)]
     for start in range(0, len(keys), BATCH):
         operations = [
             {"operation": "delete", "request": {"key": key}} for key in keys[start : start + BATCH]

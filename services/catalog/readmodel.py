@@ -27,6 +27,10 @@ from pydantic import BaseModel
 from catalog.domain import IndexEntry, ProductQuery
 
 SHELVES = 1024
+# The record prefixes (shop_dapr.repository keys are `<prefix>:<id>`); the benchmark
+# writes its large catalog under the same ones.
+PRODUCT_PREFIX = "product"
+SHELF_PREFIX = "catalog-index"
 
 
 def shelf_of(product_id: str) -> str:

@@ -22,7 +22,14 @@ from shop_dapr.usecase import use_case
 
 from catalog import domain
 from catalog.domain import IndexEntry, Product, ProductFields, ProductQuery, ProductView
-from catalog.readmodel import ALL_SHELVES, Listing, Shelf, shelf_of
+from catalog.readmodel import (
+    ALL_SHELVES,
+    PRODUCT_PREFIX,
+    SHELF_PREFIX,
+    Listing,
+    Shelf,
+    shelf_of,
+)
 
 
 class ProductNotFound(LookupError):
@@ -50,9 +57,9 @@ _RELEASED_UNHELD = Reservation(items=[], state="released")
 
 class CatalogService:
     def __init__(self, dapr: Dapr) -> None:
-        self._products = dapr.repository(Product, "product")
+        self._products = dapr.repository(Product, PRODUCT_PREFIX)
         self._reservations = dapr.repository(Reservation, "reservation")
-        self._shelves = dapr.repository(Shelf, "catalog-index")
+        self._shelves = dapr.repository(Shelf, SHELF_PREFIX)
         self._listing = Listing()
         self._publisher: Publisher = dapr.publisher
 

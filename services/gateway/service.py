@@ -41,7 +41,7 @@ class CatalogReader:
     async def product(self, product_id: str, fresh: bool = False) -> tuple[httpx.Response, bool]:
         """The catalog's answer (a 404 too), and whether it came from the cache; `fresh`:
         from the catalog whatever the cache holds (and cached again)."""
-        return await self._read(self._products, fresh, f"/products/{product_id}")
+        return await self._read(self._products, fresh, _product_path(product_id))
 
     async def page(
         self, path: str, query: str = "", fresh: bool = False
@@ -69,8 +69,13 @@ class CatalogReader:
 
     def forget(self, product_id: str) -> None:
         if self._products is not None and self._pages is not None:
-            self._products.pop(f"/products/{product_id}", None)
+            self._products.pop(_product_path(product_id), None)
             self._pages.clear()
+
+
+def _product_path(product_id: str) -> str:
+    """The catalog's path for a product page, which is also its key in the cache."""
+    return f"/products/{product_id}"
 
 
 async def order_with_payment(
