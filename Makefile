@@ -1,6 +1,8 @@
 # The newcomer's interface. `make run` and `make test` set up everything they need.
 SHELL := /bin/bash
 PROFILE ?= redis
+# The checkout's style for `make run` and `make chaos`: choreography or workflow.
+STYLE ?= choreography
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 
@@ -29,9 +31,9 @@ test-system: runtime deps     ## system tests on one PROFILE
 
 # Several minutes: every app, sidecar, broker, store, placement and scheduler is killed
 # in turn while 200 buyers check out (tests/chaos). Exits non-zero when a check fails.
-chaos: runtime deps           ## the chaos suite on PROFILE, written to docs/reliability/<PROFILE>.json
+chaos: runtime deps           ## the chaos suite on PROFILE and STYLE, written to docs/reliability/
 	tools/infra.sh up $(PROFILE)
-	.venv/bin/python -m tests.chaos --profile $(PROFILE) --buyers 200 --kills all
+	.venv/bin/python -m tests.chaos --profile $(PROFILE) --style $(STYLE) --buyers 200 --kills all
 
 lint: deps
 	.venv/bin/ruff check .

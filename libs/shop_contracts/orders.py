@@ -38,10 +38,15 @@ class OrderCreated(BaseModel):
     lines: list[OrderLine]
     total_cents: Cents
     currency: str
+    # Whether payments charges the order when this event arrives (the choreography), or
+    # the orders workflow charges it by invocation (CHECKOUT_STYLE=workflow, see
+    # docs/checkout-styles.md): then the event only tells the others, and the token is
+    # not broadcast.
+    charge_on_event: bool = True
     # The simulated provider's payment token. With a real provider the client tokenises
     # the card with the provider and only the token travels; here the test card number
-    # plays the token (see services/payments).
-    payment_token: str
+    # plays the token (see services/payments). Absent when charge_on_event is false.
+    payment_token: str | None = None
     created_at: datetime
 
 

@@ -24,6 +24,7 @@ from shop_dapr.repository import Repository
 from shop_dapr.secrets import DaprSecretStore, SecretStore
 from shop_dapr.sidecar import SidecarApi, SidecarSettings, sidecar_session, wait_for_sidecar
 from shop_dapr.state import DaprStateStore, StateStore
+from shop_dapr.workflows import DaprWorkflows, Workflows
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -40,6 +41,7 @@ class Dapr:
     secrets: SecretStore
     mail: MailSender
     invoker: Invoker
+    workflows: Workflows
 
     def repository(self, model: type[M], prefix: str) -> Repository[M]:
         """The records of `model` in the service's state store, under `<prefix>:<id>`."""
@@ -89,6 +91,7 @@ def service_app(
                 secrets=DaprSecretStore(api, settings.secretstore),
                 mail=DaprMailSender(api, settings.mail_binding, settings.mail_from),
                 invoker=Invoker(sidecar),
+                workflows=DaprWorkflows(api),
             )
             async with wire(app, real):
                 # What start-up made lives as long as the app: out of the collector's way,

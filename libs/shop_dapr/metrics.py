@@ -50,7 +50,8 @@ PAYMENT_OUTCOMES_REFUSED = Counter(
 SWEPT = Counter(
     "shop_checkouts_swept_total",
     "Checkouts the orders sweeper finished, by action (announced_again: still pending; "
-    "finished: final status announced again; abandoned: never saved, stock released)",
+    "finished: final status announced again; abandoned: never saved, stock released; "
+    "voided: the provider never confirmed the charge)",
     ["action"],
 )
 STOCK_RESERVATIONS = Counter(

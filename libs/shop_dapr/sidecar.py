@@ -27,6 +27,8 @@ class SidecarSettings(BaseSettings):
     as env variables), and what it serves."""
 
     dapr_http_port: int = Field(default=3500, ge=1, le=65535)
+    # Only the workflow worker speaks gRPC to the sidecar (shop_dapr.workflows).
+    dapr_grpc_port: int = Field(default=50001, ge=1, le=65535)
     # Every call to the sidecar gets this deadline.
     dapr_call_timeout_seconds: float = Field(default=5.0, gt=0)
     dapr_startup_timeout_seconds: float = Field(default=60.0, gt=0)

@@ -16,6 +16,7 @@ from shop_dapr.invoke import Invoker
 from shop_dapr.pubsub import Publisher
 from shop_dapr.secrets import SecretNotFound, SecretStore
 from shop_dapr.state import ETagMismatch, StateEntry, StateStore
+from shop_dapr.workflows import WorkflowAlreadyRunning, Workflows, WorkflowState
 
 
 class InMemoryStateStore:
@@ -97,6 +98,28 @@ class InMemoryMailSender:
         self.sent.append(Mail(to, subject, body))
 
 
+@dataclass
+class InMemoryWorkflows:
+    """Records what was started and raised; runs nothing (the workflow's own tests drive
+    it step by step)."""
+
+    started: dict[str, tuple[str, BaseModel]] = field(default_factory=dict)
+    raised: list[tuple[str, str, BaseModel]] = field(default_factory=list)
+    states: dict[str, WorkflowState] = field(default_factory=dict)
+
+    async def start(self, name: str, instance_id: str, data: BaseModel) -> None:
+        state = self.states.get(instance_id)
+        if instance_id in self.started and (state is None or not state.finished):
+            raise WorkflowAlreadyRunning(instance_id)
+        self.started[instance_id] = (name, data)
+
+    async def raise_event(self, instance_id: str, event: str, data: BaseModel) -> None:
+        self.raised.append((instance_id, event, data))
+
+    async def state(self, instance_id: str) -> WorkflowState | None:
+        return self.states.get(instance_id)
+
+
 def _no_sidecar(request: httpx.Request) -> httpx.Response:
     raise AssertionError(f"unexpected call through the sidecar: {request.method} {request.url}")
 
@@ -107,6 +130,7 @@ def fake_dapr(
     publisher: Publisher | None = None,
     secrets: SecretStore | None = None,
     mail: MailSender | None = None,
+    workflows: Workflows | None = None,
     sidecar: Callable[[httpx.Request], httpx.Response] = _no_sidecar,
 ) -> Dapr:
     """Fakes for every building block, or the ones given; `sidecar` answers the
@@ -118,6 +142,7 @@ def fake_dapr(
         secrets=secrets or InMemorySecretStore(),
         mail=mail or InMemoryMailSender(),
         invoker=Invoker(client),
+        workflows=workflows or InMemoryWorkflows(),
     )
 
 

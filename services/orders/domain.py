@@ -73,8 +73,16 @@ def cancel(order: Order, reason: str) -> Order:
 # The events carry the order's own fields (and ignore the rest of them).
 
 
-def created_event(order: Order, payment_token: str) -> OrderCreated:
-    return OrderCreated.model_validate({**order.model_dump(), "payment_token": payment_token})
+def created_event(order: Order, payment_token: str | None) -> OrderCreated:
+    """The announcement of a saved order. Without a payment token, payments does not
+    charge on it: the workflow charges the order itself (orders/workflow.py)."""
+    return OrderCreated.model_validate(
+        {
+            **order.model_dump(),
+            "payment_token": payment_token,
+            "charge_on_event": payment_token is not None,
+        }
+    )
 
 
 def status_event(order: Order) -> OrderStatusChanged:
@@ -87,7 +95,7 @@ def abandoned(event: OrderCreated) -> Order:
         {
             **event.model_dump(exclude={"payment_token"}),
             "status": OrderStatus.CANCELLED,
-            "card_last4": event.payment_token[-4:],
+            "card_last4": (event.payment_token or "")[-4:],
             "reason": ABANDONED,
         }
     )

@@ -3,15 +3,17 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
 from shop_dapr.app import Dapr, provide, service_app
+from shop_dapr.workflows import AppLoop, workflow_worker
 
 from orders import api, events
 from orders.service import OrdersService, Peers
 from orders.settings import Settings
+from orders.workflow import WorkflowCheckout
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +25,34 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Fa
     @asynccontextmanager
     async def wire(app: FastAPI, dapr: Dapr) -> AsyncIterator[None]:
         peers = Peers(settings.cart_app_id, settings.catalog_app_id, settings.payments_app_id)
-        service = OrdersService(dapr, peers, timedelta(seconds=settings.sweep_reannounce_seconds))
-        provide(app, service)
-        sweeper = asyncio.create_task(_sweep_forever(service, settings))
-        try:
+        confirmation_timeout = timedelta(seconds=settings.payment_confirmation_timeout_seconds)
+        service = OrdersService(
+            dapr,
+            peers,
+            timedelta(seconds=settings.sweep_reannounce_seconds),
+            confirmation_timeout,
+        )
+        async with AsyncExitStack() as stack:
+            if settings.checkout_style == "workflow":
+                workflow = WorkflowCheckout(
+                    service,
+                    dapr.workflows,
+                    AppLoop(asyncio.get_running_loop()),
+                    confirmation_timeout=confirmation_timeout,
+                    acceptance_deadline=timedelta(seconds=settings.checkout_acceptance_seconds),
+                )
+                service.route_outcomes_to(workflow.apply_outcome)
+                await stack.enter_async_context(
+                    workflow_worker(settings.dapr_grpc_port, workflow.register)
+                )
+                provide(app, service, api.Checkout(workflow.checkout))
+            else:
+                provide(app, service, api.Checkout(service.checkout))
+            log.info("checkout style: %s", settings.checkout_style)
+            # Always on: it also finishes choreographed checkouts left open by a switch.
+            sweeper = asyncio.create_task(_sweep_forever(service, settings))
+            stack.callback(sweeper.cancel)
             yield
-        finally:
-            sweeper.cancel()
 
     return service_app(
         "orders",

@@ -1,13 +1,16 @@
-"""Checkout and the order life cycle, as a choreography: cart and catalog by
+"""Checkout and the order life cycle. The steps every checkout takes (price, reserve,
+place, charge, settle) and the choreography that chains them: cart and catalog by
 invocation, the order saved and then announced (order-created), payment events move it
-on, and the sweeper finishes what a crash left half done (docs/reliability)."""
+on, and the sweeper finishes what a crash left half done (docs/reliability). The other
+style, the workflow (orders/workflow.py), chains the same steps itself."""
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel
 from shop_contracts.cart import Cart
@@ -22,7 +25,12 @@ from shop_contracts.orders import (
     OrderLine,
     OrderStatus,
 )
-from shop_contracts.payments import PaymentFailed, PaymentRecord, PaymentSucceeded
+from shop_contracts.payments import (
+    ChargeRequest,
+    PaymentFailed,
+    PaymentRecord,
+    PaymentSucceeded,
+)
 from shop_dapr import Publisher
 from shop_dapr.app import Dapr
 from shop_dapr.invoke import Invoker, Unavailable
@@ -54,6 +62,15 @@ class OutcomeRefused(Exception):
     or misrouted. Never applied."""
 
 
+class PaymentOutcome(BaseModel):
+    """What a charge came to, as payments knows it: what settles an order."""
+
+    order_id: str
+    status: Literal["succeeded", "declined", "awaiting_confirmation"]
+    payment_id: str | None = None
+    reason: str | None = None
+
+
 class History(BaseModel):
     order_ids: list[str] = []
 
@@ -69,7 +86,11 @@ class Peers:
 
 class OrdersService:
     def __init__(
-        self, dapr: Dapr, peers: Peers, reannounce_after: timedelta = timedelta(seconds=30)
+        self,
+        dapr: Dapr,
+        peers: Peers,
+        reannounce_after: timedelta = timedelta(seconds=30),
+        confirmation_timeout: timedelta = timedelta(seconds=60),
     ) -> None:
         self._orders = dapr.repository(Order, "order")
         self._histories = dapr.repository(History, "orders-of")
@@ -82,6 +103,14 @@ class OrdersService:
         # sweep (each repeat is a delivery to every consumer, and they pile up).
         self._reannounce_after = reannounce_after.total_seconds()
         self._announced_at: dict[str, float] = {}
+        # A charge the provider has not confirmed after this long is voided.
+        self._confirmation_timeout = confirmation_timeout
+        # Where checked payment outcomes go: the order itself (the choreography), or the
+        # workflow that waits for them (route_outcomes_to).
+        self._outcomes: Callable[[PaymentOutcome], Awaitable[None]] = self.settle
+
+    def route_outcomes_to(self, sink: Callable[[PaymentOutcome], Awaitable[None]]) -> None:
+        self._outcomes = sink
 
     # --- checkout --------------------------------------------------------------------
 
@@ -106,10 +135,23 @@ class OrdersService:
         self, order_id: str, user_id: str, email: str, payment_token: str
     ) -> tuple[Order, bool]:
         if (existing := await self._orders.get(order_id)) is not None:
-            return _replayed(existing), False
+            return replayed(existing), False
+        order = await self.draft(order_id, user_id, email, payment_token)
+        event = domain.created_event(order, payment_token)
+        # Opened before any stock is held: from here on, whatever fails or crashes, the
+        # sweeper finds this checkout and finishes it (no stranded order, no held stock).
+        # A refused reservation leaves it open too: the sweeper then abandons the order
+        # id, so that a retry with the same Idempotency-Key gets the same refusal.
+        await self._in_flight.open(event)
+        await self.reserve(order_id, order.lines)
+        return await self.place(order, event)
 
+    # --- the steps of a checkout, in either style ------------------------------------
+
+    async def draft(self, order_id: str, user_id: str, email: str, payment_token: str) -> Order:
+        """The order the caller's cart makes, priced by the catalog now; not saved."""
         lines = await self._priced_lines(user_id)
-        order = Order(
+        return Order(
             order_id=order_id,
             user_id=user_id,
             email=email,
@@ -118,19 +160,16 @@ class OrdersService:
             currency=CURRENCY,
             card_last4=payment_token[-4:],
         )
-        event = domain.created_event(order, payment_token)
-        # Opened before any stock is held: from here on, whatever fails or crashes, the
-        # sweeper finds this checkout and finishes it (no stranded order, no held stock).
-        # A refused reservation leaves it open too: the sweeper then abandons the order
-        # id, so that a retry with the same Idempotency-Key gets the same refusal.
-        await self._in_flight.open(event)
-        await self._reserve(order_id, lines)
+
+    async def place(self, order: Order, event: OrderCreated) -> tuple[Order, bool]:
+        """Save the order (its stock reserved) and announce it: it is accepted once saved.
+        The saved order, and whether this call saved it (a repeat finds it saved)."""
         # Listed first: a listed id whose order never got saved is skipped on read.
-        await self._histories.update(user_id, lambda h: _with_order(h, order_id))
-        if not await self._orders.create(order_id, order):
+        await self._histories.update(order.user_id, lambda h: _with_order(h, order.order_id))
+        if not await self._orders.create(order.order_id, order):
             # A concurrent checkout with the same Idempotency-Key saved it first, or the
             # sweeper gave this one up as abandoned (it took longer than its grace).
-            earlier = await self._order(order_id)
+            earlier = await self._order(order.order_id)
             if earlier.reason == domain.ABANDONED:
                 raise Unavailable("the checkout took too long and was abandoned")
             return earlier, False
@@ -169,7 +208,8 @@ class OrdersService:
             for line in cart.lines
         ]
 
-    async def _reserve(self, order_id: str, lines: list[OrderLine]) -> None:
+    async def reserve(self, order_id: str, lines: list[OrderLine]) -> None:
+        """Hold the stock (all lines or none); CheckoutRefused(409) when short."""
         request = ReserveRequest(
             items=[ReservationItem(product_id=x.product_id, quantity=x.quantity) for x in lines]
         )
@@ -181,14 +221,60 @@ class OrdersService:
         if response.status_code != 200:
             raise Unavailable(f"catalog refused the reservation: {response.status_code}")
 
-    async def _release(self, order_id: str) -> None:
+    async def release(self, order_id: str) -> None:
+        """Give back what the order holds (nothing held: nothing happens)."""
         response = await self._invoker.request(
             self._peers.catalog, "DELETE", f"/reservations/{order_id}"
         )
         if response.status_code not in (200, 204):
             raise Unavailable(f"catalog refused the release: {response.status_code}")
 
+    async def charge(self, order: Order, payment_token: str) -> PaymentOutcome:
+        """Charge the order once (payments keys it by order id, so a repeat cannot
+        charge again); the outcome may still await the provider's confirmation."""
+        request = ChargeRequest(
+            order_id=order.order_id,
+            amount_cents=order.total_cents,
+            currency=order.currency,
+            payment_token=payment_token,
+        )
+        record = await self._invoker.call(
+            self._peers.payments, "POST", "/charges", PaymentRecord, json=request.model_dump()
+        )
+        return _checked(record, order)
+
+    async def void_charge(self, order_id: str) -> PaymentOutcome | None:
+        """Stop waiting for the provider: a charge still awaiting its confirmation is
+        declined; one settled first keeps its outcome. None: payments has no charge."""
+        response = await self._invoker.request(
+            self._peers.payments, "POST", f"/payments/{order_id}/void"
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise Unavailable(f"payments answered {response.status_code} to the void")
+        record = PaymentRecord.model_validate_json(response.content)
+        return _checked(record, await self._order(order_id))
+
+    async def refund(self, order_id: str) -> None:
+        """Give back all that was charged for the order (none left: nothing happens)."""
+        response = await self._invoker.request(
+            self._peers.payments, "POST", "/refunds", json={"order_id": order_id}
+        )
+        if response.status_code != 200:
+            raise Unavailable(f"payments answered {response.status_code} to the refund")
+
+    async def mark_paid(self, order_id: str, payment_id: str) -> None:
+        """Raises InvalidTransition when the order was cancelled meanwhile."""
+        await self._transition(order_id, lambda o: domain.mark_paid(o, payment_id))
+
+    async def cancel(self, order_id: str, reason: str) -> None:
+        await self._transition(order_id, lambda o: domain.cancel(o, reason))
+
     # --- reads -----------------------------------------------------------------------
+
+    async def find(self, order_id: str) -> Order | None:
+        return await self._orders.get(order_id)
 
     async def get(self, user_id: str, order_id: str) -> Order:
         """The user's order. Another user's order, and a checkout that was abandoned
@@ -228,14 +314,27 @@ class OrdersService:
             )
         if (record.amount_cents, record.currency) != (order.total_cents, order.currency):
             raise OutcomeRefused(f"payments charged {record.amount_cents} cents {record.currency}")
-        await self._transition(outcome.order_id, lambda o: domain.mark_paid(o, outcome.payment_id))
+        await self._outcomes(
+            PaymentOutcome(
+                order_id=outcome.order_id, status="succeeded", payment_id=outcome.payment_id
+            )
+        )
 
     async def payment_failed(self, outcome: PaymentFailed) -> None:
         """Raises OutcomeRefused unless payments knows the charge as declined."""
         record = await self._payment_record(outcome.order_id)
         if record.status != "declined":
             raise OutcomeRefused(f"payments knows the charge as {record.status}, not declined")
-        await self._transition(outcome.order_id, lambda o: domain.cancel(o, outcome.reason))
+        await self._outcomes(
+            PaymentOutcome(order_id=outcome.order_id, status="declined", reason=outcome.reason)
+        )
+
+    async def settle(self, outcome: PaymentOutcome) -> None:
+        """Move the order to paid or cancelled by a checked outcome (the choreography)."""
+        if outcome.status == "succeeded":
+            await self.mark_paid(outcome.order_id, outcome.payment_id or "")
+        elif outcome.status == "declined":
+            await self.cancel(outcome.order_id, outcome.reason or "payment_failed")
 
     async def _payment_record(self, order_id: str) -> PaymentRecord:
         response = await self._invoker.request(self._peers.payments, "GET", f"/payments/{order_id}")
@@ -317,6 +416,9 @@ class OrdersService:
                 log.info("checkout abandoned: its order was never saved")
             order = await self._order(order_id)
         if order.status is OrderStatus.PENDING:
+            waited = datetime.now(UTC) - checkout.opened_at
+            if waited > self._confirmation_timeout and await self._void_stale(order_id):
+                return True
             last = self._announced_at.get(order_id)
             if last is not None and time.monotonic() - last < self._reannounce_after:
                 return False
@@ -326,15 +428,49 @@ class OrdersService:
             SWEPT.labels("announced_again").inc()
             return True
         if order.reason == domain.ABANDONED:
-            await self._release(order_id)
+            await self.release(order_id)
             await self._in_flight.close(order_id)
             return True
         SWEPT.labels("finished").inc()
         await self._finish(order)
         return True
 
+    async def _void_stale(self, order_id: str) -> bool:
+        """A pending order whose charge still awaits the provider past the timeout: void
+        the charge and settle the order by what payments then says. False when payments
+        has no charge (the order is announced again instead)."""
+        try:
+            outcome = await self.void_charge(order_id)
+        except Unavailable:
+            # payments is down: announcing the order again is what brings it back on.
+            log.warning("could not void the charge yet", exc_info=True)
+            return False
+        if outcome is None or outcome.status == "awaiting_confirmation":
+            return False
+        SWEPT.labels("voided").inc()
+        await self.settle(outcome)
+        return True
 
-def _replayed(order: Order) -> Order:
+
+def _checked(record: PaymentRecord, order: Order) -> PaymentOutcome:
+    """The outcome of the order's charge record, once it matches the order."""
+    if record.status == "succeeded":
+        if (record.amount_cents, record.currency) != (order.total_cents, order.currency):
+            raise OutcomeRefused(f"payments charged {record.amount_cents} cents {record.currency}")
+        return PaymentOutcome(
+            order_id=order.order_id, status="succeeded", payment_id=record.payment_id
+        )
+    if record.status == "declined":
+        return PaymentOutcome(
+            order_id=order.order_id, status="declined", reason=record.decline_reason
+        )
+    if record.status == "awaiting_confirmation":
+        return PaymentOutcome(order_id=order.order_id, status="awaiting_confirmation")
+    raise Unavailable(f"the charge for order {order.order_id} is still {record.status}")
+
+
+def replayed(order: Order) -> Order:
+    """The answer to a checkout repeated with the same Idempotency-Key."""
     if order.reason == domain.ABANDONED:
         # An earlier try with this key failed and was given up; the caller never got it.
         raise CheckoutRefused(

@@ -1,3 +1,6 @@
+from typing import Literal
+
+from pydantic import Field
 from shop_dapr import SidecarSettings
 
 
@@ -12,3 +15,12 @@ class Settings(SidecarSettings):
     sweep_grace_seconds: float = 15.0
     # A pending order is announced again at most this often (payments may be down).
     sweep_reannounce_seconds: float = 30.0
+    # How a checkout is chained (docs/checkout-styles.md): by events between the services
+    # (choreography), or by a Dapr Workflow in orders (workflow). Env CHECKOUT_STYLE.
+    checkout_style: Literal["choreography", "workflow"] = "choreography"
+    # A charge the payment provider has not confirmed (3-D Secure) after this long is
+    # voided and the order cancelled, in either style.
+    payment_confirmation_timeout_seconds: float = Field(default=60.0, gt=0)
+    # The workflow style answers the buyer once the workflow placed the order: at most
+    # this long (below the gateway's 10 s), else 503 "ask again with the same key".
+    checkout_acceptance_seconds: float = Field(default=9.0, gt=0)

@@ -1,7 +1,8 @@
-"""`python -m tests.chaos --profile <p> [--buyers N] [--kills all|short] [--out path]`:
-starts the shop, runs the chaos suite against it, writes the report (JSON) and exits
-non-zero when a check failed. The profile's backing services must be up
-(`tools/infra.sh up <profile>`; `make chaos` does it)."""
+"""`python -m tests.chaos --profile <p> [--style choreography|workflow] [--buyers N]
+[--kills all|short] [--out path]`: starts the shop with the checkout in that style, runs
+the chaos suite against it, writes the report (JSON) and exits non-zero when a check
+failed. The profile's backing services must be up (`tools/infra.sh up <profile>`;
+`make chaos` does it)."""
 
 import argparse
 import json
@@ -18,9 +19,12 @@ from tests.system.launcher import PROFILES, ROOT
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__)
     parser.add_argument("--profile", required=True, choices=PROFILES)
+    parser.add_argument("--style", choices=("choreography", "workflow"), default=Plan.style)
     parser.add_argument("--buyers", type=int, default=Plan.buyers)
     parser.add_argument("--kills", choices=SCHEDULES, default=Plan.kills)
-    parser.add_argument("--out", type=Path, help="default: docs/reliability/<profile>.json")
+    parser.add_argument(
+        "--out", type=Path, help="default: docs/reliability/<profile>[-workflow].json"
+    )
     parser.add_argument(
         "--rate", type=float, help="buyers a second (default: spread over the kill schedule)"
     )
@@ -31,9 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds after the last restart for every order to settle",
     )
     args = parser.parse_args(argv)
-    out = args.out or ROOT / "docs" / "reliability" / f"{args.profile}.json"
+    suffix = "" if args.style == "choreography" else f"-{args.style}"
+    out = args.out or ROOT / "docs" / "reliability" / f"{args.profile}{suffix}.json"
     plan = Plan(
         profile=args.profile,
+        style=args.style,
         buyers=args.buyers,
         kills=args.kills,
         rate=args.rate,
@@ -45,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     check_ready_to_start(args.profile)
     admin_token = json.loads((ROOT / ".data" / "secrets.json").read_text())["catalog-admin-token"]
-    print(f"starting the shop on {args.profile} (logs: .data/logs/chaos-*.log)", flush=True)
-    shop = start_shop(args.profile)
+    print(f"starting the shop on {args.profile}, checkout {args.style}", flush=True)
+    shop = start_shop(args.profile, args.style)
     try:
         report = run_chaos(shop, plan, admin_token)
     finally:

@@ -31,6 +31,7 @@ RECOVERY_ESTIMATE = 2.0
 @dataclass(frozen=True)
 class Plan:
     profile: str
+    style: str = "choreography"  # the checkout's style (CHECKOUT_STYLE), set by the shop
     buyers: int = 200
     kills: str = "all"  # kills.SCHEDULES
     rate: float | None = None  # buyers a second; None: spread over the kill schedule
@@ -63,7 +64,7 @@ def run_chaos(shop: dict[str, Sidecar], plan: Plan, admin_token: str) -> dict[st
     targets = kills.targets(shop, plan.profile, plan.kills)
     rate = plan.arrival_rate(len(targets))
     clock.say(
-        f"run {run_id} on {plan.profile}: {plan.buyers} buyers at {rate:.2f}/s, "
+        f"run {run_id} on {plan.profile} ({plan.style}): {plan.buyers} buyers at {rate:.2f}/s, "
         f"{len(targets)} kills, {plan.products} products of {stock} units"
     )
 
@@ -104,6 +105,7 @@ def run_chaos(shop: dict[str, Sidecar], plan: Plan, admin_token: str) -> dict[st
         outcomes[kind] = outcomes.get(kind, 0) + 1
     run = {
         "profile": plan.profile,
+        "checkout_style": plan.style,
         "run_id": run_id,
         "started_at": datetime.fromtimestamp(clock.started, UTC).isoformat(timespec="seconds"),
         "git_commit": _git_commit(),

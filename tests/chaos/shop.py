@@ -41,10 +41,13 @@ def check_ready_to_start(profile: str) -> None:
         )
 
 
-def start_shop(profile: str) -> dict[str, Sidecar]:
+def start_shop(profile: str, style: str = "choreography") -> dict[str, Sidecar]:
+    """The shop with the checkout in `style` (orders' CHECKOUT_STYLE)."""
+
     def start(sidecars: dict[str, Sidecar]) -> None:
         for app_id, sidecar in sidecars.items():
-            sidecar.start(f"{app_id}.main:create_app")
+            env = {"CHECKOUT_STYLE": style} if app_id == "orders" else None
+            sidecar.start(f"{app_id}.main:create_app", env)
         for sidecar in sidecars.values():
             sidecar.wait_ready(timeout=90)
 

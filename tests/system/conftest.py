@@ -24,6 +24,13 @@ NEEDS = {
 OBSERVABILITY = ["ZIPKIN_PORT"]
 
 
+# The checkout's two styles (docs/checkout-styles.md): the tests that take the
+# `checkout_style` fixture run once in each.
+STYLES = ("choreography", "workflow")
+# Shortened for the tests: a charge the provider never confirms is voided after this.
+APP_ENV = {"orders": {"PAYMENT_CONFIRMATION_TIMEOUT_SECONDS": "4"}}
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--profile", default=None, help=f"component profile: {', '.join(PROFILES)}")
 
@@ -75,7 +82,7 @@ def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
 
     def start(sidecars: dict[str, Sidecar]) -> None:
         for app_id, sidecar in sidecars.items():
-            sidecar.start(f"{app_id}.main:create_app")
+            sidecar.start(f"{app_id}.main:create_app", APP_ENV.get(app_id))
         for sidecar in sidecars.values():
             sidecar.wait_ready(timeout=90)
 
@@ -87,6 +94,15 @@ def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
     finally:
         for sidecar in sidecars.values():
             sidecar.stop()
+
+
+@pytest.fixture(scope="session", params=STYLES)
+def checkout_style(request: pytest.FixtureRequest, shop: dict[str, Sidecar]) -> str:
+    """The orders app restarted in each checkout style in turn (CHECKOUT_STYLE): pytest
+    runs every test that takes this fixture in one style, then in the other."""
+    style: str = request.param
+    shop["orders"].restart_app({"CHECKOUT_STYLE": style})
+    return style
 
 
 @pytest.fixture(scope="session")

@@ -205,6 +205,30 @@ class Sidecar:
             raise RuntimeError(f"{self.app_id}'s {name} is still running: kill() it first")
         self._spawn(name, self.commands[name])
 
+    def restart_app(self, env: dict[str, str], timeout: float = 90.0) -> None:
+        """Stop the app and start it again with `env` added to its environment (its
+        sidecar keeps running); return once it serves."""
+        app = self.processes["app"]
+        app.terminate()
+        app.wait(timeout=15)
+        self._env = {**self._env, **env}
+        self._spawn("app", self.commands["app"])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.processes["app"].poll() is not None:
+                raise RuntimeError(
+                    f"{self.app_id} exited at restart; see "
+                    f"{LOGS}/{self.log_prefix}-{self.app_id}-app.log"
+                )
+            try:
+                if httpx.get(f"{self.app_url}/healthz", timeout=2).status_code == 200:
+                    self.wait_ready(timeout=max(deadline - time.monotonic(), 1))
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.app_id} did not serve within {timeout:.0f}s of its restart")
+
     def pause_app(self) -> None:
         """Freeze the app (SIGSTOP): it accepts connections but never answers."""
         self.processes["app"].send_signal(signal.SIGSTOP)

@@ -15,15 +15,15 @@ pytestmark = pytest.mark.system
 
 @pytest.mark.timeout(280)
 def test_every_order_settles_once_while_processes_are_killed(
-    shop: dict[str, Sidecar], profile: str, secrets: dict[str, str]
+    checkout_style: str, shop: dict[str, Sidecar], profile: str, secrets: dict[str, str]
 ) -> None:
-    plan = Plan(profile, buyers=40, kills="short", forgeries=4)
+    plan = Plan(profile, checkout_style, buyers=40, kills="short", forgeries=4)
     try:
         report = run_chaos(shop, plan, secrets["catalog-admin-token"])
     finally:
         # Every killed process was restarted: the session's later tests need them ready.
         wait_shop_ready(shop)
-    path = ROOT / ".data" / "chaos" / f"{profile}.json"
+    path = ROOT / ".data" / "chaos" / f"{profile}-{checkout_style}.json"
     write_report(report, path)
     print_verdict(report, path)
     assert report["passed"], "\n".join([*report["failures"], f"the report: {path}"])

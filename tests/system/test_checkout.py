@@ -63,7 +63,7 @@ def test_browse_and_search(gateway: Sidecar) -> None:
 
 
 def test_checkout_is_paid_receipted_and_pushed_live(
-    shopper: Shopper, product: str, shop: dict[str, Sidecar], gateway: Sidecar
+    checkout_style: str, shopper: Shopper, product: str, shop: dict[str, Sidecar], gateway: Sidecar
 ) -> None:
     assert shopper.put_in_cart(product, 2).status_code == 200
     cart = shopper.get("/api/v1/cart").json()
@@ -103,7 +103,7 @@ def test_checkout_is_paid_receipted_and_pushed_live(
 
 
 def test_declined_card_cancels_and_gives_stock_back(
-    shopper: Shopper, product: str, gateway: Sidecar, shop: dict[str, Sidecar]
+    checkout_style: str, shopper: Shopper, product: str, gateway: Sidecar, shop: dict[str, Sidecar]
 ) -> None:
     shopper.put_in_cart(product, 3)
     # Payments held back, so that the hold can be seen: a decline takes milliseconds.
@@ -125,7 +125,7 @@ def test_declined_card_cancels_and_gives_stock_back(
 
 
 def test_twenty_buyers_race_for_the_last_five(
-    gateway: Sidecar, catalog: Sidecar, secrets: dict[str, str]
+    checkout_style: str, gateway: Sidecar, catalog: Sidecar, secrets: dict[str, str]
 ) -> None:
     product_id = f"race-{uuid.uuid4().hex[:10]}"
     admin_put_product(catalog, secrets["catalog-admin-token"], product_id, stock=5)
@@ -154,7 +154,7 @@ def test_twenty_buyers_race_for_the_last_five(
 
 
 def test_same_idempotency_key_makes_one_order_and_one_charge(
-    shopper: Shopper, product: str
+    checkout_style: str, shopper: Shopper, product: str
 ) -> None:
     shopper.put_in_cart(product, 1)
     first = shopper.check_out(idempotency_key="retry-me")
@@ -167,7 +167,7 @@ def test_same_idempotency_key_makes_one_order_and_one_charge(
 
 
 def test_a_redelivered_event_has_one_effect(
-    shopper: Shopper, product: str, shop: dict[str, Sidecar], gateway: Sidecar
+    checkout_style: str, shopper: Shopper, product: str, shop: dict[str, Sidecar], gateway: Sidecar
 ) -> None:
     shopper.put_in_cart(product, 1)
     order_id = shopper.check_out().json()["order_id"]
@@ -198,7 +198,7 @@ def test_a_redelivered_event_has_one_effect(
 
 
 def test_bad_input_gets_a_clear_4xx_and_writes_nothing(
-    shopper: Shopper, product: str, gateway: Sidecar, secrets: dict[str, str]
+    checkout_style: str, shopper: Shopper, product: str, gateway: Sidecar, secrets: dict[str, str]
 ) -> None:
     url = f"{gateway.app_url}/api/v1"
     auth = shopper.auth
