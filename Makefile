@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 .PHONY: run test test-unit test-system chaos bench lint runtime deps infra-up infra-down infra-status doctor health clean
 
 run: runtime deps            ## the shop on PROFILE (default redis), in the foreground
-	PROFILE=$(PROFILE) tools/run.sh
+	PROFILE=$(PROFILE) STYLE=$(STYLE) tools/run.sh
 
 # The backing services come first: the unit tests use promtool, which they install.
 test: runtime deps lint       ## everything: lint, unit tests, system tests on every profile

@@ -27,7 +27,10 @@ DAPR_TRUST_ANCHORS="$(cat "$DATA_DIR/sentry/ca.crt")"
 export DAPR_TRUST_ANCHORS DAPR_CONTROLPLANE_NAMESPACE=default DAPR_CONTROLPLANE_TRUST_DOMAIN=public
 export DAPR_SCHEDULER_HOST_ADDRESS_DNS_A="127.0.0.1:$SCHEDULER_PORT"
 
-log "starting the shop on profile '$PROFILE' (Ctrl-C stops it; 'make infra-down' stops the backing services)"
+# The checkout's style (docs/checkout-styles.md): the apps inherit the CLI's environment.
+export CHECKOUT_STYLE="${STYLE:-choreography}"
+
+log "starting the shop on profile '$PROFILE', checkout style '$CHECKOUT_STYLE' (Ctrl-C stops it; 'make infra-down' stops the backing services)"
 printf '    gateway:  http://127.0.0.1:8100/docs\n'
 printf '    try:      curl -s "http://127.0.0.1:8100/api/v1/products?q=tea"   (README: a whole checkout)\n'
 printf '    traces:   http://127.0.0.1:%s/zipkin/   (one trace per request, apps and sidecars)\n' "$ZIPKIN_PORT"

@@ -117,9 +117,15 @@ async def workflow_worker(
     runtime it is given, from start-up to shutdown."""
     # Imported here: only an app that runs workflows pays for the SDK and gRPC.
     from dapr.ext.workflow import WorkflowRuntime
+    from dapr.ext.workflow.logger import LoggerOptions
 
     runtime = WorkflowRuntime(
-        host="127.0.0.1", port=str(grpc_port), worker_ready_timeout=ready_timeout_seconds
+        host="127.0.0.1",
+        port=str(grpc_port),
+        worker_ready_timeout=ready_timeout_seconds,
+        # The SDK adds a plain-text handler of its own unless given one: its records
+        # reach the app's JSON log through the root logger instead.
+        logger_options=LoggerOptions(log_handler=logging.NullHandler()),
     )
     register(runtime)
     # start() blocks until the sidecar streams work to it: off the app's loop.

@@ -141,6 +141,15 @@ EVENT_FLOW: list[Panel] = [
         ("histogram_quantile(0.99, sum by (le, app_id, topic) (rate(dapr_component_pubsub_ingress_latencies_bucket[1m])))", "{{app_id}} {{topic}}")]),
     ("Handler time p99, by topic", "s", [
         ('histogram_quantile(0.99, sum by (le, service, route) (rate(shop_http_request_duration_seconds_bucket{route=~"/events/.*"}[1m])))', "{{service}} {{route}}")]),
+    # CHECKOUT_STYLE=workflow: orders' sidecar runs the checkout workflow (empty otherwise).
+    ("Checkout workflows finished, by status (orders' sidecar)", "ops", [
+        ("sum by (workflow_name, status) (rate(dapr_runtime_workflow_execution_count[1m]))", "{{workflow_name}} {{status}}")]),
+    ("Workflow activities, by activity and status", "ops", [
+        ("sum by (activity_name, status) (rate(dapr_runtime_workflow_activity_execution_count[1m]))", "{{activity_name}} {{status}}")]),
+    ("Workflow activity time p99, by activity", "ms", [
+        ("histogram_quantile(0.99, sum by (le, activity_name) (rate(dapr_runtime_workflow_activity_execution_latency_bucket[1m])))", "{{activity_name}}")]),
+    ("Checkout workflow time p99, start to finish", "ms", [
+        ("histogram_quantile(0.99, sum by (le, workflow_name) (rate(dapr_runtime_workflow_execution_latency_bucket[1m])))", "{{workflow_name}}")]),
 ]  # fmt: skip
 
 

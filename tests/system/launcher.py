@@ -221,7 +221,7 @@ class Sidecar:
                     f"{LOGS}/{self.log_prefix}-{self.app_id}-app.log"
                 )
             try:
-                if httpx.get(f"{self.app_url}/healthz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.app_url}/healthz", timeout=2).status_code == 204:
                     self.wait_ready(timeout=max(deadline - time.monotonic(), 1))
                     return
             except httpx.TransportError:
