@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from shop_contracts.orders import OrderStatus
 from shop_dapr.invoke import Unavailable
 from shop_dapr.metrics import CHECKOUTS
+from shop_dapr.sidecar import BuildingBlockError
 from shop_dapr.usecase import use_case
 from shop_dapr.workflows import AppLoop, WorkflowAlreadyRunning, Workflows
 
@@ -230,7 +231,13 @@ class WorkflowCheckout:
                 pass
             if (order := await self._service.find(order_id)) is not None:
                 return order
-            state = await self._workflows.state(order_id)
+            try:
+                state = await self._workflows.state(order_id)
+            except BuildingBlockError as exc:
+                # Read while the workflow saves, its state can look torn ("inbox key
+                # declared in metadata but missing", seen on PostgreSQL): ask again.
+                log.info("workflow state not readable yet: %s", exc)
+                continue
             if state is not None and state.finished:
                 output = state.output or {}
                 if "refused" in output:
