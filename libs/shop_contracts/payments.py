@@ -36,8 +36,22 @@ class PaymentRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     order_id: OrderId
-    status: Literal["processing", "succeeded", "declined"]
+    # awaiting_confirmation: the provider took the charge but confirms it later, by its
+    # signed webhook (payments then publishes the outcome).
+    status: Literal["processing", "awaiting_confirmation", "succeeded", "declined"]
     currency: str
     amount_cents: Cents
     payment_id: str | None = None
     decline_reason: str | None = None
+
+
+class ChargeRequest(BaseModel):
+    """`POST /charges`: charge an order once (the order id is the idempotency key); the
+    answer is the PaymentRecord, which may still await the provider's confirmation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: OrderId
+    amount_cents: Cents
+    currency: str
+    payment_token: str

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shop_contracts.common import Cents, OrderId
+from shop_contracts.payments import ChargeRequest
 from shop_dapr import ETagMismatch
 from shop_dapr.app import provided
 
@@ -17,8 +18,7 @@ from payments.domain import (
     EventConflict,
     RefundRefused,
     SignatureRejected,
-    parse_provider_event,
-    verify_callback,
+    verified_event,
 )
 from payments.provider import ProviderUnavailable, RefundRejected
 from payments.service import PaymentNotFound, PaymentService
@@ -37,6 +37,17 @@ class WebhookSecret:
 ServiceDep = Annotated[PaymentService, Depends(provided(PaymentService))]
 WebhookSecretDep = Annotated[WebhookSecret, Depends(provided(WebhookSecret))]
 OrderIdPath = Annotated[OrderId, Path(description="letters, digits, '_' and '-'")]
+
+
+class Problem(BaseModel):
+    """Why a request was refused (FastAPI's error body)."""
+
+    detail: str
+
+
+def _problem(description: str) -> dict[str, object]:
+    """An error answer of a route, for the OpenAPI `responses`."""
+    return {"model": Problem, "description": description}
 
 
 class RefundRequest(BaseModel):
@@ -68,6 +79,65 @@ async def get_payment(order_id: OrderIdPath, service: ServiceDep) -> ChargeRecor
     return record
 
 
+@router.post(
+    "/charges",
+    responses={
+        409: _problem("the charge record was changed concurrently many times: ask again"),
+        503: _problem(
+            "the provider (or the state store) is unavailable: ask again with the same "
+            "order id, which is charged at most once"
+        ),
+    },
+)
+async def charge(request: ChargeRequest, service: ServiceDep) -> ChargeRecord:
+    """Charge an order at most once (the order id is the provider's idempotency key):
+    asking again answers the same charge. The answer is the charge record: `succeeded`,
+    `declined` (see `decline_reason`) or `awaiting_confirmation`, whose outcome the
+    provider confirms later (payments then publishes payment-succeeded or
+    payment-failed). Nothing is published for the outcome answered here."""
+    try:
+        return await service.charge(request)
+    except ProviderUnavailable:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the payment provider is unavailable: order '{request.order_id}' is not "
+            "charged yet; ask again with the same order id (it is charged at most once)",
+        ) from None
+    except ETagMismatch:
+        raise _raced(request.order_id) from None
+
+
+@router.post(
+    "/payments/{order_id}/void",
+    responses={
+        404: _problem("no charge for this order"),
+        409: _problem("the charge record was changed concurrently many times: ask again"),
+        503: _problem(
+            "a processing charge could not be resolved with the provider (or the state "
+            "store is unavailable): ask again"
+        ),
+    },
+)
+async def void(order_id: OrderIdPath, service: ServiceDep) -> ChargeRecord:
+    """Stop waiting for the provider: a charge `awaiting_confirmation` becomes `declined`
+    (`confirmation_timeout`) and payment-failed is published; should the provider confirm
+    it after all, that payment is refunded at once (`late_payment`). A `processing` charge
+    (a crash before the provider's answer was recorded) is first resolved with the
+    provider. A settled charge is answered as it is."""
+    try:
+        return await service.void(order_id)
+    except PaymentNotFound:
+        raise _not_found(order_id) from None
+    except ProviderUnavailable:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the payment provider is unavailable: the charge for order '{order_id}' is "
+            "still processing; ask again",
+        ) from None
+    except ETagMismatch:
+        raise _raced(order_id) from None
+
+
 @router.post("/refunds")
 async def refund(request: RefundRequest, service: ServiceDep) -> ChargeRecord:
     """Refund a succeeded payment, in full or in part; the charge record afterwards."""
@@ -86,23 +156,34 @@ async def refund(request: RefundRequest, service: ServiceDep) -> ChargeRecord:
         raise _raced(request.order_id) from None
 
 
-@router.post("/webhooks/provider")
+@router.post(
+    "/webhooks/provider",
+    responses={
+        400: _problem("signed, but not a valid provider event"),
+        401: _problem("missing, malformed, wrong or stale signature"),
+        404: _problem("no charge for the event's order"),
+        409: _problem(
+            "the event contradicts the charge record, raced another change, or confirms a "
+            "voided charge whose refund the provider refused"
+        ),
+        503: _problem("a late payment could not be refunded yet (or the state store is down)"),
+    },
+)
 async def provider_callback(
     request: Request,
     service: ServiceDep,
     secret: WebhookSecretDep,
     signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
 ) -> dict[str, str]:
-    """The provider's asynchronous notices (refunds, disputes), signed with the webhook
-    secret. Answers `applied`, `duplicate` (already applied) or `ignored` (unknown type)."""
+    """The provider's asynchronous notices (confirmations of awaiting charges, refunds,
+    disputes), signed with the webhook secret. Answers `applied`, `duplicate` (already
+    applied) or `ignored` (unknown type); the provider retries anything else."""
     body = await request.body()
     try:
-        verify_callback(secret.value, body, signature, time.time())
+        event = verified_event(secret.value, body, signature, time.time())
     except SignatureRejected as exc:
         log.warning("provider callback refused: %s", exc)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
-    try:
-        event = parse_provider_event(body)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, error['loc'])) or 'body'}: {error['msg']}"
@@ -122,4 +203,14 @@ async def provider_callback(
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except ETagMismatch:
         raise _raced(event.order_id) from None
+    except ProviderUnavailable:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the payment provider is unavailable: a late payment is not refunded yet",
+        ) from None
+    except RefundRejected as exc:
+        # Money taken for a voided charge that the provider will not give back: the
+        # provider retries, and an operator must look.
+        log.error("the late payment of order %s was not refunded: %s", event.order_id, exc)
+        raise HTTPException(status.HTTP_409_CONFLICT, f"late payment not refunded: {exc}") from None
     return {"status": "applied" if changed else "duplicate"}

@@ -23,8 +23,14 @@ class Declined:
     reason: str
 
 
+@dataclass(frozen=True)
+class Awaiting:
+    """The provider took the charge but confirms it later, by its signed webhook (the
+    buyer authenticates with the card's bank first: 3-D Secure)."""
+
+
 # What the provider answers to a charge: a decline is an outcome, not an error.
-ChargeResult = Charged | Declined
+ChargeResult = Charged | Declined | Awaiting
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,13 @@ class RefundResult:
 
 class ChargeStatus(StrEnum):
     PROCESSING = "processing"  # recorded before the provider is asked, so a crash is visible
+    AWAITING = "awaiting_confirmation"  # the provider confirms it later, by webhook
     SUCCEEDED = "succeeded"
     DECLINED = "declined"
+
+
+# Why a charge was declined when the shop stopped waiting for the provider (void).
+CONFIRMATION_TIMEOUT = "confirmation_timeout"
 
 
 class RefundRefused(Exception):
@@ -49,6 +60,16 @@ class EventConflict(Exception):
     """A signed provider callback contradicts the record (the message says how)."""
 
 
+class LatePayment(BaseModel):
+    """A payment the provider confirmed after the shop had voided the charge: the order
+    was told the payment failed, so this money is refunded in full at once. Kept beside
+    the declined charge, not as its payment_id (no money of it stays)."""
+
+    payment_id: str
+    amount_cents: Cents
+    refunded: bool = False
+
+
 class ChargeRecord(BaseModel):
     """One order's charge, stored under `charge:<order id>`. The payment token is not
     kept: with the simulated provider it is a card number."""
@@ -56,25 +77,93 @@ class ChargeRecord(BaseModel):
     order_id: OrderId
     status: ChargeStatus
     currency: str
-    # What was charged: 0 while processing and when the card was declined.
+    # What was charged: 0 until it succeeded, and when the card was declined.
     amount_cents: Cents = 0
     payment_id: str | None = None
     decline_reason: str | None = None
     refunded_cents: Cents = 0
     disputed: bool = False
+    late_payment: LatePayment | None = None
 
     @model_validator(mode="after")
     def _payment_iff_succeeded(self) -> Self:
         # The methods below rely on it: a payment id means money was taken.
         if (self.status is ChargeStatus.SUCCEEDED) != (self.payment_id is not None):
             raise ValueError("a charge has a payment_id exactly when it succeeded")
+        if self.late_payment is not None and self.status is not ChargeStatus.DECLINED:
+            raise ValueError("only a declined charge can have a late payment")
         return self
 
     @classmethod
     def processing(cls, order_id: str, currency: str) -> "ChargeRecord":
         return cls(order_id=order_id, status=ChargeStatus.PROCESSING, currency=currency)
 
-    def settled(self, result: ChargeResult) -> "ChargeRecord":
+    @property
+    def is_settled(self) -> bool:
+        """Succeeded or declined: the charge has an outcome to announce."""
+        return self.status in (ChargeStatus.SUCCEEDED, ChargeStatus.DECLINED)
+
+    def answered(self, result: ChargeResult) -> "ChargeRecord":
+        """The provider's answer to the charge call. Only a processing record takes it: a
+        concurrent delivery (or the provider's webhook) may have recorded it first."""
+        return self._with(result) if self.status is ChargeStatus.PROCESSING else self
+
+    def confirmed(self, payment_id: str, amount_cents: int) -> "ChargeRecord":
+        """The provider's webhook says the charge succeeded."""
+        if not self.is_settled:
+            return self._with(Charged(payment_id, amount_cents))
+        if self.status is ChargeStatus.SUCCEEDED:
+            if (self.payment_id, self.amount_cents) != (payment_id, amount_cents):
+                raise EventConflict(
+                    f"order '{self.order_id}' was paid by payment '{self.payment_id}' of "
+                    f"{self.amount_cents} cents, not '{payment_id}' of {amount_cents}"
+                )
+            return self  # a replay
+        if self.decline_reason != CONFIRMATION_TIMEOUT:
+            raise EventConflict(
+                f"the charge for order '{self.order_id}' was declined "
+                f"({self.decline_reason}): the provider cannot confirm it"
+            )
+        # Voided while the provider still had to confirm: the money is owed back.
+        late = LatePayment(payment_id=payment_id, amount_cents=amount_cents)
+        if self.late_payment is None:
+            return self.model_copy(update={"late_payment": late})
+        if (self.late_payment.payment_id, self.late_payment.amount_cents) != (
+            payment_id,
+            amount_cents,
+        ):
+            raise EventConflict(
+                f"order '{self.order_id}' already has a late payment "
+                f"'{self.late_payment.payment_id}', not '{payment_id}'"
+            )
+        return self  # a replay
+
+    def failed(self, reason: str) -> "ChargeRecord":
+        """The provider's webhook says the charge failed."""
+        if not self.is_settled:
+            return self._with(Declined(reason))
+        if self.status is ChargeStatus.DECLINED:
+            return self  # a replay, or voided first: no money was taken either way
+        raise EventConflict(
+            f"payment '{self.payment_id}' of order '{self.order_id}' succeeded: "
+            "the provider cannot fail it now"
+        )
+
+    def voided(self) -> "ChargeRecord":
+        """The shop stopped waiting for the provider's confirmation: an awaiting charge is
+        declined. Anything else is left as it is (a processing one must be resolved with
+        the provider first)."""
+        if self.status is ChargeStatus.AWAITING:
+            return self._with(Declined(CONFIRMATION_TIMEOUT))
+        return self
+
+    def late_payment_refunded(self) -> "ChargeRecord":
+        if self.late_payment is None or self.late_payment.refunded:
+            return self
+        late = self.late_payment.model_copy(update={"refunded": True})
+        return self.model_copy(update={"late_payment": late})
+
+    def _with(self, result: ChargeResult) -> "ChargeRecord":
         if isinstance(result, Charged):
             return self.model_copy(
                 update={
@@ -83,12 +172,14 @@ class ChargeRecord(BaseModel):
                     "amount_cents": result.amount_cents,
                 }
             )
+        if isinstance(result, Awaiting):
+            return self.model_copy(update={"status": ChargeStatus.AWAITING})
         return self.model_copy(
             update={"status": ChargeStatus.DECLINED, "decline_reason": result.reason}
         )
 
     def outcome(self) -> PaymentSucceeded | PaymentFailed:
-        """The event announcing this charge's outcome (ValueError while processing)."""
+        """The event announcing this charge's outcome (ValueError while unsettled)."""
         if self.payment_id is not None:
             return PaymentSucceeded(
                 order_id=self.order_id,
@@ -123,6 +214,10 @@ class ChargeRecord(BaseModel):
     def with_refunded_total(self, payment_id: str, total_cents: int) -> "ChargeRecord":
         """Record the provider's refunded total. Taking the maximum makes this idempotent
         and order-independent: a replayed or late callback cannot lower or double it."""
+        late = self.late_payment
+        if late is not None and payment_id == late.payment_id:
+            # The callback for the refund of a late payment, which this service made.
+            return self.late_payment_refunded() if total_cents >= late.amount_cents else self
         self._check_payment(payment_id)
         if total_cents > self.amount_cents:
             raise EventConflict(
@@ -170,10 +265,46 @@ class ChargeDisputed(BaseModel):
         return record.with_dispute(self.payment_id)
 
 
-ProviderEvent = ChargeRefunded | ChargeDisputed
+class ChargeSucceeded(BaseModel):
+    """A charge the provider answered as awaiting confirmation went through."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["charge.succeeded"]
+    payment_id: str = Field(min_length=1)
+    order_id: OrderId
+    amount_cents: Cents
+
+    def apply(self, record: ChargeRecord) -> ChargeRecord:
+        return record.confirmed(self.payment_id, self.amount_cents)
+
+
+class ChargeFailed(BaseModel):
+    """A charge the provider answered as awaiting confirmation did not go through."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["charge.failed"]
+    order_id: OrderId
+    reason: str = Field(min_length=1)
+
+    def apply(self, record: ChargeRecord) -> ChargeRecord:
+        return record.failed(self.reason)
+
+
+ProviderEvent = ChargeRefunded | ChargeDisputed | ChargeSucceeded | ChargeFailed
 _provider_events: TypeAdapter[ProviderEvent] = TypeAdapter(
     Annotated[ProviderEvent, Field(discriminator="type")]
 )
+
+
+def verified_event(
+    secret: str, body: bytes, header: str | None, now: float
+) -> ProviderEvent | None:
+    """A provider callback as POST /webhooks/provider takes it: verify_callback, then
+    parse_provider_event (SignatureRejected, ValidationError, or the event or None)."""
+    verify_callback(secret, body, header, now)
+    return parse_provider_event(body)
 
 
 def parse_provider_event(body: bytes) -> ProviderEvent | None:

@@ -129,6 +129,39 @@ async def test_provider_outage_asks_for_redelivery_then_succeeds(
     assert [topic for topic, _, _ in publisher.published] == [PAYMENT_SUCCEEDED_TOPIC]
 
 
+async def test_order_the_workflow_charges_is_not_charged_on_its_event(
+    client: httpx.AsyncClient,
+    state: InMemoryStateStore,
+    publisher: InMemoryPublisher,
+    provider: CountingProvider,
+) -> None:
+    event = order_created("o-1", token=None, charge_on_event=False)
+
+    assert await deliver(client, event) == "SUCCESS"
+
+    assert provider.charge_calls == 0
+    assert state.entries == {}
+    assert publisher.published == []
+
+
+async def test_event_asking_for_a_charge_without_a_token_is_dropped_with_an_error(
+    client: httpx.AsyncClient,
+    state: InMemoryStateStore,
+    publisher: InMemoryPublisher,
+    provider: CountingProvider,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = order_created("o-1", token=None, charge_on_event=True)
+
+    assert await deliver(client, event) == "DROP"
+
+    assert (state.entries, publisher.published, provider.charge_calls) == ({}, [], 0)
+    assert any(
+        r.levelname == "ERROR" and "carries no payment token" in r.getMessage()
+        for r in caplog.records
+    )
+
+
 def _without(field: str) -> dict[str, object]:
     event = order_created()
     data = event["data"]

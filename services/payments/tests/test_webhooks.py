@@ -5,9 +5,27 @@ import time
 
 import httpx
 import pytest
+from shop_contracts.payments import (
+    PAYMENT_FAILED_TOPIC,
+    PAYMENT_FAILED_TYPE,
+    PAYMENT_SUCCEEDED_TOPIC,
+    PAYMENT_SUCCEEDED_TYPE,
+    PaymentFailed,
+    PaymentSucceeded,
+)
+from shop_dapr.testing import InMemoryPublisher
 
 from payments.domain import SIGNATURE_HEADER, sign_callback
-from payments.tests.helpers import WEBHOOK_SECRET, paid_order
+from payments.tests.helpers import (
+    GOOD_CARD,
+    NEVER_CONFIRMED_CARD,
+    WEBHOOK_SECRET,
+    CountingProvider,
+    charge_request,
+    deliver,
+    order_created,
+    paid_order,
+)
 
 
 def _refunded(payment_id: str, amount_cents: int, order_id: str = "o-1") -> bytes:
@@ -214,3 +232,129 @@ async def test_callback_contradicting_the_record_is_409(
     response = await _send(client, _refunded(payment_id or ours, amount))
     assert response.status_code == 409
     assert await _refunded_cents(client) == 0
+
+
+def _succeeded(payment_id: str, amount_cents: int = 2500, order_id: str = "o-1") -> bytes:
+    return json.dumps(
+        {
+            "type": "charge.succeeded",
+            "payment_id": payment_id,
+            "order_id": order_id,
+            "amount_cents": amount_cents,
+        }
+    ).encode()
+
+
+def _failed(reason: str = "authentication_failed", order_id: str = "o-1") -> bytes:
+    return json.dumps({"type": "charge.failed", "order_id": order_id, "reason": reason}).encode()
+
+
+async def _awaiting(client: httpx.AsyncClient, provider: CountingProvider) -> None:
+    # The never-confirmed card: the test plays the provider's webhook itself.
+    await client.post("/charges", json=charge_request("o-1", token=NEVER_CONFIRMED_CARD))
+
+
+async def test_confirmation_settles_an_awaiting_charge_and_its_replay_changes_nothing(
+    client: httpx.AsyncClient, publisher: InMemoryPublisher, provider: CountingProvider
+) -> None:
+    await _awaiting(client, provider)
+
+    first = await _send(client, _succeeded("pay_3ds"))
+    record = (await client.get("/payments/o-1")).json()
+    replay = await _send(client, _succeeded("pay_3ds"))
+
+    assert (first.status_code, first.json()) == (200, {"status": "applied"})
+    assert (replay.status_code, replay.json()) == (200, {"status": "duplicate"})
+    assert (record["status"], record["payment_id"], record["amount_cents"]) == (
+        "succeeded",
+        "pay_3ds",
+        2500,
+    )
+    assert (await client.get("/payments/o-1")).json() == record
+    succeeded = PaymentSucceeded(
+        order_id="o-1", payment_id="pay_3ds", amount_cents=2500, currency="EUR"
+    )
+    # Announced on the replay again: a retried webhook may be one whose announcement
+    # was lost (consumers are idempotent).
+    assert publisher.published == [(PAYMENT_SUCCEEDED_TOPIC, PAYMENT_SUCCEEDED_TYPE, succeeded)] * 2
+    assert provider.charge_calls == 1
+
+
+async def test_failure_declines_an_awaiting_charge_and_its_replay_changes_nothing(
+    client: httpx.AsyncClient, publisher: InMemoryPublisher, provider: CountingProvider
+) -> None:
+    await _awaiting(client, provider)
+
+    first = await _send(client, _failed())
+    replay = await _send(client, _failed())
+
+    assert (first.json(), replay.json()) == ({"status": "applied"}, {"status": "duplicate"})
+    record = (await client.get("/payments/o-1")).json()
+    assert (record["status"], record["decline_reason"]) == ("declined", "authentication_failed")
+    failed = PaymentFailed(order_id="o-1", payment_id=None, reason="authentication_failed")
+    assert publisher.published == [(PAYMENT_FAILED_TOPIC, PAYMENT_FAILED_TYPE, failed)] * 2
+
+
+async def test_confirmation_of_a_charge_left_processing_settles_it(
+    client: httpx.AsyncClient, publisher: InMemoryPublisher, provider: CountingProvider
+) -> None:
+    # The webhook overtook the recording of the provider's first answer (a crash).
+    provider.crash_after_charge = True
+    assert await deliver(client, order_created("o-1", token=NEVER_CONFIRMED_CARD)) == "RETRY"
+
+    assert (await _send(client, _succeeded("pay_3ds"))).json() == {"status": "applied"}
+
+    provider.crash_after_charge = False
+    assert await deliver(client, order_created("o-1", token=NEVER_CONFIRMED_CARD)) == "SUCCESS"
+    assert (await client.get("/payments/o-1")).json()["payment_id"] == "pay_3ds"
+    assert [topic for topic, _, _ in publisher.published] == [PAYMENT_SUCCEEDED_TOPIC] * 2
+
+
+@pytest.mark.parametrize(
+    ("card", "body", "detail"),
+    [
+        (GOOD_CARD, _succeeded("pay_other"), "not 'pay_other'"),
+        (GOOD_CARD, _failed(), "the provider cannot fail it now"),
+        ("4000000000000002", _succeeded("pay_3ds"), "was declined (card_declined)"),
+    ],
+)
+async def test_confirmation_contradicting_the_record_is_409(
+    client: httpx.AsyncClient,
+    publisher: InMemoryPublisher,
+    card: str,
+    body: bytes,
+    detail: str,
+) -> None:
+    before = (await client.post("/charges", json=charge_request("o-1", token=card))).json()
+
+    response = await _send(client, body)
+
+    assert response.status_code == 409
+    assert detail in response.json()["detail"]
+    assert (await client.get("/payments/o-1")).json() == before
+    assert publisher.published == []
+
+
+async def test_confirmation_with_another_amount_is_409(
+    client: httpx.AsyncClient, provider: CountingProvider
+) -> None:
+    await _awaiting(client, provider)
+    await _send(client, _succeeded("pay_3ds", amount_cents=2500))
+    response = await _send(client, _succeeded("pay_3ds", amount_cents=9900))
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "charge.succeeded", "order_id": "o-1", "amount_cents": 1}',
+        b'{"type": "charge.succeeded", "order_id": "o-1", "payment_id": "p"}',
+        b'{"type": "charge.failed", "order_id": "o-1", "reason": ""}',
+    ],
+)
+async def test_signed_but_invalid_confirmation_is_400(
+    client: httpx.AsyncClient, provider: CountingProvider, body: bytes
+) -> None:
+    await _awaiting(client, provider)
+    assert (await _send(client, body)).status_code == 400
+    assert (await client.get("/payments/o-1")).json()["status"] == "awaiting_confirmation"
