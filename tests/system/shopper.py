@@ -18,6 +18,10 @@ from tests.system.launcher import ROOT, Sidecar
 MAIL_DIR = ROOT / ".data" / "mail"
 PAYS = "4242424242424242"
 DECLINED = "4000000000000002"
+# The simulated provider's 3-D Secure cards (services/payments/provider.py): confirmed
+# later by its signed webhook, or never (the charge is voided after a timeout).
+CONFIRMED_LATER = "4000000000003220"
+NEVER_CONFIRMED = "4000008400001629"
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:

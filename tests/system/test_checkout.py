@@ -15,7 +15,9 @@ from dapr.conf import settings as dapr_settings
 
 from tests.system.launcher import Sidecar
 from tests.system.shopper import (
+    CONFIRMED_LATER,
     DECLINED,
+    NEVER_CONFIRMED,
     Shopper,
     StatusFeed,
     admin_put_product,
@@ -120,6 +122,36 @@ def test_declined_card_cancels_and_gives_stock_back(
     assert cancelled["reason"] == "card_declined"
     assert cancelled["payment"]["status"] == "declined"
     assert cancelled["payment"]["amount_cents"] == 0  # no charge
+    eventually(lambda: available(gateway.app_url, product) == 5, "the stock to come back")
+    assert shopper.mails() == []
+
+
+def test_a_charge_the_provider_confirms_later_is_paid_when_its_webhook_comes(
+    checkout_style: str, shopper: Shopper, product: str, gateway: Sidecar
+) -> None:
+    shopper.put_in_cart(product, 1)
+    placed = shopper.check_out(card=CONFIRMED_LATER)
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    # Pending while the provider has not confirmed (its webhook comes after ~1.5 s).
+    assert shopper.get(f"/api/v1/orders/{order_id}").json()["status"] == "pending"
+    paid = shopper.order_when(order_id, "paid")
+    assert (paid["payment"]["status"], paid["payment"]["amount_cents"]) == ("succeeded", 1250)
+    eventually(lambda: available(gateway.app_url, product) == 4, "the stock to be committed")
+
+
+def test_a_charge_never_confirmed_is_voided_and_the_order_cancelled(
+    checkout_style: str, shopper: Shopper, product: str, gateway: Sidecar
+) -> None:
+    shopper.put_in_cart(product, 2)
+    placed = shopper.check_out(card=NEVER_CONFIRMED)
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    # The tests void after 4 s (conftest.APP_ENV); the choreography's sweeper looks
+    # every 5 s at checkouts open for 15 s.
+    cancelled = shopper.order_when(order_id, "cancelled", timeout=60)
+    assert cancelled["reason"] == "confirmation_timeout"
+    assert (cancelled["payment"]["status"], cancelled["payment"]["amount_cents"]) == ("declined", 0)
     eventually(lambda: available(gateway.app_url, product) == 5, "the stock to come back")
     assert shopper.mails() == []
 
