@@ -75,7 +75,7 @@ class Sent:
     paid: float | None = None  # wall clock, the order's `updated_at` as paid
 
 
-async def _bounded(limit: int, jobs: list[Any]) -> list[Any]:
+async def bounded(limit: int, jobs: list[Any]) -> list[Any]:
     semaphore = asyncio.Semaphore(limit)
 
     async def one(job: Any) -> Any:
@@ -134,14 +134,14 @@ async def _refill(client: httpx.AsyncClient, buyer: Buyer) -> None:
     buyer.used = False
 
 
-async def _prepare(
+async def prepare(
     client: httpx.AsyncClient, pool: list[Buyer], products: list[str], count: int
 ) -> list[Buyer]:
     """`count` buyers, each with one unit in the cart: the pool grown to that size, and
     its used buyers refilled."""
     refills = [_refill(client, b) for b in pool[:count] if b.used]
     new = [_new_buyer(client, products[n % len(products)]) for n in range(len(pool), count)]
-    pool += [b for b in await _bounded(8, [*refills, *new]) if isinstance(b, Buyer)]
+    pool += [b for b in await bounded(8, [*refills, *new]) if isinstance(b, Buyer)]
     return pool[:count]
 
 
@@ -196,7 +196,7 @@ async def _await_paid(client: httpx.AsyncClient, sent: list[Sent], buyers: list[
             await asyncio.sleep(0.5)
 
     pairs = [(s, b) for s, b in zip(sent, buyers, strict=True) if s.order_id and not s.error]
-    await _bounded(16, [one(s, b) for s, b in pairs])
+    await bounded(16, [one(s, b) for s, b in pairs])
 
 
 def _own_cpu() -> float:
@@ -284,7 +284,7 @@ def stop_reason(step: dict[str, Any]) -> str | None:
 
 
 async def _sweep(
-    shop: BenchShop, products: list[str], rates: list[float], seconds: float
+    shop: BenchShop, products: list[str], rates: list[float], seconds: float, label: str
 ) -> dict[str, Any]:
     cpu = CpuWindow(meters(shop))
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
@@ -294,13 +294,13 @@ async def _sweep(
     pool: list[Buyer] = []
     async with httpx.AsyncClient(base_url=gateway, timeout=60, limits=limits) as client:
         for rate in rates:
-            buyers = await _prepare(client, pool, products, round(rate * seconds))
+            buyers = await prepare(client, pool, products, round(rate * seconds))
             step = await _step(client, buyers, rate, cpu)
             steps.append(step)
-            _print(step)
+            _print(label, step)
             stopped = stop_reason(step)
             if stopped:
-                print(f"  checkout sweep stopped: {stopped}", flush=True)
+                print(f"  {label} sweep stopped: {stopped}", flush=True)
                 break
     return {
         "rates": rates,
@@ -313,11 +313,11 @@ async def _sweep(
     }
 
 
-def _print(step: dict[str, Any]) -> None:
+def _print(label: str, step: dict[str, Any]) -> None:
     e2e = step["end_to_end_ms"] or {"p50": float("nan"), "p99": float("nan")}
     groups = ", ".join(f"{g} {ms:.1f}" for g, ms in step["cpu_ms_per_checkout"]["by_group"].items())
     print(
-        f"  checkout {step['offered_per_second']:g}/s offered: "
+        f"  {label} {step['offered_per_second']:g}/s offered: "
         f"{step['completed_per_second']:.1f}/s paid, end to end p50 {e2e['p50']:.0f} ms "
         f"p99 {e2e['p99']:.0f} ms, failed {step['failed']}, unpaid {step['unfinished']}; "
         f"CPU ms/checkout: {groups}",
@@ -325,7 +325,8 @@ def _print(step: dict[str, Any]) -> None:
     )
 
 
-def run_checkout(shop: BenchShop, rates: list[float], seconds: float) -> dict[str, Any]:
+def new_products(shop: BenchShop) -> list[str]:
+    """PRODUCTS products of this run, STOCK units each, for the buyers to spread over."""
     admin_token = json.loads((ROOT / ".data" / "secrets.json").read_text())["catalog-admin-token"]
     run = uuid.uuid4().hex[:8]
     products = [f"bench-{run}-{n}" for n in range(PRODUCTS)]
@@ -333,4 +334,16 @@ def run_checkout(shop: BenchShop, rates: list[float], seconds: float) -> dict[st
         admin_put_product(
             shop.sidecars["catalog"], admin_token, product_id, price_cents=500, stock=STOCK
         )
-    return asyncio.run(_sweep(shop, products, rates, seconds))
+    return products
+
+
+def run_checkout(
+    shop: BenchShop,
+    rates: list[float],
+    seconds: float,
+    label: str = "checkout",
+    products: list[str] | None = None,
+) -> dict[str, Any]:
+    """The sweep over `rates`, on `products` (new ones when not given); `label` names it
+    in the progress lines."""
+    return asyncio.run(_sweep(shop, products or new_products(shop), rates, seconds, label))

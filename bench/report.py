@@ -200,7 +200,7 @@ def profile_page(result: dict[str, Any]) -> str:
         ),
     ]  # fmt: skip
     parts += [price_change_section(result), catalog_scale_section(result)]
-    parts.append(checkout_section(result))
+    parts += [checkout_section(result), checkout_styles_section(result)]
     parts += [
         "\n## Events\n\nPublish to handled, at a fixed rate. `direct`: POSTed to the "
         "subscriber app, no sidecar, no broker.\n\n",
@@ -272,6 +272,7 @@ def write_readme(out: Path) -> None:
             f"{result['date']}, commit `{result['commit']}`; {m['cpu']}, {m['cores']} cores, "
             f"{m['memory_gib']} GiB.{' **Smoke run.**' if result['smoke'] else ''}\n\n",
             targets_table(targets(result)),
+            checkout_styles_line(result),
             f"\n![browse, {profile}](./{profile}-browse.png)\n",
         ]
         if (out / f"{profile}-checkout.png").exists():
@@ -364,6 +365,106 @@ def _cpu_groups_note(groups: dict[str, str]) -> str:
     if "broker + store" in groups.values():
         note += " One redis-server is both the broker and the store: counted once."
     return note
+
+
+# --- checkout styles ----------------------------------------------------------------
+
+
+def checkout_styles_section(result: dict[str, Any]) -> str:
+    """Both checkout styles at the same offered rates, and a crash of orders in each."""
+    compared = result.get("checkout_styles")
+    if not compared:
+        return ""
+    styles = compared["styles"]
+    groups = list(dict.fromkeys(next(iter(styles.values()))["sweep"]["groups"].values()))
+    rows = []
+    for rate in compared["rates"]:
+        for style, figures in styles.items():
+            s = next((s for s in figures["sweep"]["steps"] if s["offered_per_second"] == rate),
+                     None)  # fmt: skip
+            if s is None:
+                continue  # the sweep stopped below this rate: the sentence above says why
+            cpu = s["cpu_ms_per_checkout"]["by_group"]
+            rows.append([f"{rate:g}", style, f"{s['completed_per_second']:.1f}", s["failed"],
+                         s["unfinished"], _ms(s["end_to_end_ms"], "p50"),
+                         _ms(s["end_to_end_ms"], "p99"), _ms(s["post_ms"], "p50"),
+                         _ms(s["post_ms"], "p99"), f"**{sum(cpu.values()):.1f}**",
+                         *(f"{cpu[g]:.1f}" for g in groups)])  # fmt: skip
+    stops = " ".join(
+        f"The {style} sweep stopped: {f['sweep']['stopped']}."
+        for style, f in styles.items()
+        if f["sweep"]["stopped"]
+    )
+    crash_of = {style: figures["crash"] for style, figures in styles.items()}
+    crashes = [[style, c["offered"], c["accepted"], c["not_accepted"], c["with_errors"],
+                c["error_answers"], f"{c['orders_ready_seconds']:.1f}",
+                f"{c['settled_seconds']:.1f}" if c["settled_seconds"] is not None
+                else f"**missing** (deadline {c['settle_deadline_seconds']:g} s)",
+                c["paid"], c["cancelled"], c["unsettled"]]
+               for style, c in crash_of.items()]  # fmt: skip
+    crash = next(iter(crash_of.values()))
+    sweep_header = ["offered/s", "style", "paid/s", "failed", "unpaid", "end-to-end p50 ms",
+                    "p99", "POST p50 ms", "POST p99", "CPU ms/checkout", *groups]  # fmt: skip
+    crash_header = ["style", "checkouts", "accepted", "not accepted", "met an error",
+                    "error answers", "orders up again after, s", "all settled after, s", "paid",
+                    "cancelled", "unsettled at deadline"]  # fmt: skip
+    errors = "; ".join(
+        f"{style}: `{c['errors'][0][:120]}`" for style, c in crash_of.items() if c["errors"]
+    )
+    return "".join(
+        [
+            "\n## Checkout styles: choreography and workflow\n\n"
+            "Orders' two checkout styles (`CHECKOUT_STYLE`) on the same shop, one after the "
+            "other, each on an orders app freshly restarted into it (bench/checkout_styles.py). "
+            f"The same open-loop sweep as above, each rate for {compared['step_seconds']:g} s. "
+            "End to end: from the POST to the order being paid; POST: until it is accepted. "
+            "CPU milliseconds per checkout over the whole shop, grouped as above."
+            + (f" {stops}" if stops else "")
+            + "\n\n",
+            table(sweep_header, rows),
+            f"\n### Orders killed during checkouts\n\nCheckouts arriving at "
+            f"{crash['rate_per_second']:g}/s for {crash['seconds']:g} s; the orders app "
+            f"SIGKILLed {crash['killed_after_seconds']:g} s in and started again at once. "
+            "Buyers retry a failed POST with the same Idempotency-Key (a transport error, a "
+            f"5xx or a 429) for up to {crash['retry_seconds']:g} s: accepted means a 201 or "
+            "200 in the end. Settled: paid or cancelled, timed from the kill to the last "
+            "order's `updated_at`.\n\n",
+            table(crash_header, crashes),
+            f"\nAn error the buyers met: {errors}.\n" if errors else "",
+        ]
+    )
+
+
+def checkout_styles_line(result: dict[str, Any]) -> str:
+    """One line for README.md: both styles at the highest rate both were measured at
+    (latency and CPU), and how long each took to settle after orders was killed."""
+    compared = result.get("checkout_styles")
+    if not compared:
+        return ""
+    styles = compared["styles"]
+    steps = {
+        style: {s["offered_per_second"]: s for s in f["sweep"]["steps"] if s["end_to_end_ms"]}
+        for style, f in styles.items()
+    }
+    common = set.intersection(*(set(by_rate) for by_rate in steps.values()))
+    parts = []
+    if common:
+        rate = max(common)
+        figures = ", ".join(
+            f"{style} {by_rate[rate]['end_to_end_ms']['p99']:.0f} ms and "
+            f"{sum(by_rate[rate]['cpu_ms_per_checkout']['by_group'].values()):.0f} ms"
+            for style, by_rate in steps.items()
+        )
+        parts.append(f"at {rate:g}/s, end-to-end p99 and CPU per checkout: {figures}")
+    settled = ", ".join(
+        f"{style} {f['crash']['settled_seconds']:.1f} s"
+        if f["crash"]["settled_seconds"] is not None
+        else f"{style} **{f['crash']['unsettled']} unsettled** "
+        f"after {f['crash']['settle_deadline_seconds']:g} s"
+        for style, f in styles.items()
+    )
+    parts.append(f"orders killed during checkouts, until every accepted order settled: {settled}")
+    return f"\nCheckout styles ([tables](./{result['profile']}.md)): {'; '.join(parts)}.\n"
 
 
 def plot_checkout(result: dict[str, Any], path: Path) -> None:

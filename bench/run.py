@@ -4,8 +4,10 @@
 
 Starts the backing services, times `make run` until ready, then starts the shop as
 bench/shop.py describes and runs browse, the checkout sweep (open loop, bench/checkout.py),
-price changes through the gateway's cache (bench/freshness.py), events, and the catalog
-at 100,000 products (bench/catalog_scale.py), sampling every process's memory throughout.
+price changes through the gateway's cache (bench/freshness.py), events, the checkout in
+both of orders' styles with a crash of orders in each (bench/checkout_styles.py), and the
+catalog at 100,000 products (bench/catalog_scale.py), sampling every process's memory
+during browse and the checkout sweep.
 Writes <out>/<profile>.json, .md, -browse.png and -checkout.png, and regenerates
 <out>/README.md from every profile's JSON there. --smoke runs each part for a moment (the
 test suite uses it to keep the harness working); its figures mean nothing.
@@ -28,6 +30,7 @@ from bench import report
 from bench.browse import run_browse, sidecar_tax
 from bench.catalog_scale import run_catalog_scale
 from bench.checkout import run_checkout
+from bench.checkout_styles import run_checkout_styles
 from bench.events import run_events
 from bench.footprint import PeakMemory, resident_mb, time_make_run
 from bench.freshness import run_freshness
@@ -49,10 +52,20 @@ class Plan:
     # Price changes timed through the gateway's cache; the large catalog's size.
     price_changes: int
     catalog_products: int
+    # Both checkout styles: the same open-loop rates for each, each for this long; then
+    # checkouts at crash_rate for crash_seconds, the orders app killed kill_after in.
+    style_rates: list[float]
+    style_seconds: float
+    crash_rate: float
+    crash_seconds: float
+    kill_after: float
 
 
-FULL = Plan([1, 8, 32, 64], 6, [10, 20, 30, 40, 60, 80], 15, 1000, 100, True, 20, 100_000)
-SMOKE = Plan([1, 4], 1, [2, 4], 2, 10, 20, False, 2, 300)
+FULL = Plan(
+    [1, 8, 32, 64], 6, [10, 20, 30, 40, 60, 80], 15, 1000, 100, True, 20, 100_000,
+    [10, 20, 30], 15, 10, 6, 2,
+)  # fmt: skip
+SMOKE = Plan([1, 4], 1, [2, 4], 2, 10, 20, False, 2, 300, [2], 2, 2, 2, 1)
 
 
 def main() -> None:
@@ -93,6 +106,11 @@ def measure(profile: str, plan: Plan) -> dict[str, Any]:
         ]
         freshness = run_freshness(shop, admin_token, plan.price_changes)
         events = run_events(shop, plan.events, plan.events_rate)
+        # It restarts orders (into each style, and back to the default at the end).
+        styles = run_checkout_styles(
+            shop, plan.style_rates, plan.style_seconds,
+            plan.crash_rate, plan.crash_seconds, plan.kill_after,
+        )  # fmt: skip
         # Last: it restarts the catalog (twice), which would disturb what follows.
         catalog = run_catalog_scale(shop, admin_token, plan.catalog_products, plan.browse_seconds)
     finally:
@@ -108,6 +126,7 @@ def measure(profile: str, plan: Plan) -> dict[str, Any]:
         "browse": browse,
         "sidecar_tax": sidecar_tax(browse),
         "checkout": checkout,
+        "checkout_styles": styles,
         "price_change": freshness,
         "catalog_scale": catalog,
         "events": events,

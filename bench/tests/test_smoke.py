@@ -57,6 +57,22 @@ def test_a_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
         assert 0 < step["post_ms"]["p50"] <= step["end_to_end_ms"]["p50"], step
         cpu = step["cpu_ms_per_checkout"]["by_group"]
         assert set(cpu) == {"apps", "sidecars", "broker + store"} and cpu["apps"] > 0, cpu
+    styles = result["checkout_styles"]["styles"]
+    assert set(styles) == {"choreography", "workflow"}, styles
+    for style, measured in styles.items():
+        steps = measured["sweep"]["steps"]
+        assert [s["offered_per_second"] for s in steps] == SMOKE.style_rates, (style, steps)
+        for step in steps:
+            assert step["paid"] == step["offered"] and step["failed"] == 0, (style, step)
+            assert 0 < step["post_ms"]["p50"] <= step["end_to_end_ms"]["p50"], (style, step)
+            assert step["cpu_ms_per_checkout"]["by_group"]["apps"] > 0, (style, step)
+        crash = measured["crash"]
+        assert crash["offered"] == round(SMOKE.crash_rate * SMOKE.crash_seconds), (style, crash)
+        assert crash["accepted"] + crash["not_accepted"] == crash["offered"], (style, crash)
+        assert crash["accepted"] > 0 and crash["orders_ready_seconds"] > 0, (style, crash)
+        # Settled or not, every accepted order is counted once.
+        assert crash["paid"] + crash["cancelled"] + crash["unsettled"] == crash["accepted"]
+        assert (crash["settled_seconds"] is None) == (crash["unsettled"] > 0), (style, crash)
     for case in ("direct", "one_subscriber", "fanout_to_three"):
         events = result["events"][case]
         assert events["messages"] == SMOKE.events and 0 < events["p50"] <= events["p99"], case
@@ -81,6 +97,8 @@ def test_a_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
     page = (tmp_path / "redis.md").read_text()
     assert "## A catalog that scales" in page and "## Price change through the cache" in page
     assert "## Browse" in page and "## Checkout, open loop" in page and "## Events" in page
-    assert "| target | goal | measured | met |" in (tmp_path / "README.md").read_text()
+    assert "## Checkout styles: choreography and workflow" in page
+    readme = (tmp_path / "README.md").read_text()
+    assert "| target | goal | measured | met |" in readme and "Checkout styles (" in readme
     for plot in ("browse", "checkout"):
         assert (tmp_path / f"redis-{plot}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
