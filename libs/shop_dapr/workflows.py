@@ -124,8 +124,9 @@ async def workflow_worker(
         port=str(grpc_port),
         worker_ready_timeout=ready_timeout_seconds,
         # The SDK adds a plain-text handler of its own unless given one: its records
-        # reach the app's JSON log through the root logger instead.
-        logger_options=LoggerOptions(log_handler=logging.NullHandler()),
+        # reach the app's JSON log through the root logger instead; warnings only (at
+        # info it logs every step of every workflow).
+        logger_options=LoggerOptions(log_level="WARNING", log_handler=logging.NullHandler()),
     )
     register(runtime)
     # start() blocks until the sidecar streams work to it: off the app's loop.

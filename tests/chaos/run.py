@@ -7,6 +7,7 @@ import os
 import secrets
 import subprocess
 import threading
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from tests.chaos.buyers import PAYING_SHARE, Crowd, make_buyers
 from tests.chaos.clock import Clock
 from tests.chaos.forgery import Forger
 from tests.chaos.products import create_products, stock_per_product
-from tests.chaos.report import summarise
+from tests.chaos.report import stock_problems, summarise
 from tests.chaos.settle import observe_orders, observe_products
 from tests.system.launcher import ROOT, Sidecar
 
@@ -97,7 +98,13 @@ def run_chaos(shop: dict[str, Sidecar], plan: Plan, admin_token: str) -> dict[st
     clock.say(f"buyers and kills done; waiting for the orders until {deadline:.0f}s")
     with httpx.Client(base_url=f"{shop['gateway'].app_url}/api/v1", timeout=30) as client:
         orders = observe_orders(client, buyers, shop["payments"], clock, deadline, forger.targets)
+    # The catalog commits or releases stock when it gets the order's status event, which
+    # may come later than the order's status (the workflow confirms a payment without the
+    # broker, and announces it once the broker is back): read until it adds up.
     products = observe_products(shop["catalog"], starting)
+    while stock_problems(products, orders) and clock.now() < deadline:
+        time.sleep(1.0)
+        products = observe_products(shop["catalog"], starting)
 
     outcomes: dict[str, int] = {}
     for buyer in buyers:
