@@ -1,8 +1,6 @@
 """HTTP routes. The gateway calls them after verifying the user's JWT and passes the
 user in headers; only the gateway may invoke this service (dapr-config.yaml)."""
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response, status
@@ -25,16 +23,7 @@ async def current_user(
     return user_id, email
 
 
-@dataclass(frozen=True)
-class Checkout:
-    """The configured checkout style (CHECKOUT_STYLE): OrdersService.checkout, or the
-    workflow's (orders/workflow.py). Both answer the same: (order, created)."""
-
-    place: Callable[[str, str, str, str | None], Awaitable[tuple[Order, bool]]]
-
-
 ServiceDep = Annotated[OrdersService, Depends(provided(OrdersService))]
-CheckoutDep = Annotated[Checkout, Depends(provided(Checkout))]
 UserDep = Annotated[tuple[str, str], Depends(current_user)]
 
 
@@ -49,7 +38,7 @@ class CheckoutRequest(BaseModel):
 async def checkout(
     body: CheckoutRequest,
     user: UserDep,
-    style: CheckoutDep,
+    service: ServiceDep,
     response: Response,
     idempotency_key: Annotated[
         str | None, Header(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
@@ -59,7 +48,7 @@ async def checkout(
     Idempotency-Key again returns the same order (200) instead of a second one."""
     user_id, email = user
     try:
-        order, created = await style.place(user_id, email, body.payment_token, idempotency_key)
+        order, created = await service.checkout(user_id, email, body.payment_token, idempotency_key)
     except CheckoutRefused as exc:
         raise HTTPException(exc.status_code, exc.detail) from None
     if not created:

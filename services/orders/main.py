@@ -41,13 +41,11 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Fa
                     confirmation_timeout=confirmation_timeout,
                     acceptance_deadline=timedelta(seconds=settings.checkout_acceptance_seconds),
                 )
-                service.route_outcomes_to(workflow.apply_outcome)
+                service.chain_with(workflow.checkout, workflow.apply_outcome)
                 await stack.enter_async_context(
                     workflow_worker(settings.dapr_grpc_port, workflow.register)
                 )
-                provide(app, service, api.Checkout(workflow.checkout))
-            else:
-                provide(app, service, api.Checkout(service.checkout))
+            provide(app, service)
             log.info("checkout style: %s", settings.checkout_style)
             # Always on: it also finishes choreographed checkouts left open by a switch.
             sweeper = asyncio.create_task(_sweep_forever(service, settings))

@@ -71,6 +71,11 @@ class PaymentOutcome(BaseModel):
     reason: str | None = None
 
 
+# How a style chains a checkout: (order id, user, email, payment token) -> the order
+# once placed, and whether this call placed it.
+Chain = Callable[[str, str, str, str], Awaitable[tuple[Order, bool]]]
+
+
 class History(BaseModel):
     order_ids: list[str] = []
 
@@ -105,12 +110,15 @@ class OrdersService:
         self._announced_at: dict[str, float] = {}
         # A charge the provider has not confirmed after this long is voided.
         self._confirmation_timeout = confirmation_timeout
-        # Where checked payment outcomes go: the order itself (the choreography), or the
-        # workflow that waits for them (route_outcomes_to).
+        # The style that chains the checkout: the choreography below, unless a workflow
+        # takes over (chain_with): it places checkouts and gets the checked outcomes.
+        self._place: Chain = self._checkout
         self._outcomes: Callable[[PaymentOutcome], Awaitable[None]] = self.settle
 
-    def route_outcomes_to(self, sink: Callable[[PaymentOutcome], Awaitable[None]]) -> None:
-        self._outcomes = sink
+    def chain_with(
+        self, place: Chain, outcomes: Callable[[PaymentOutcome], Awaitable[None]]
+    ) -> None:
+        self._place, self._outcomes = place, outcomes
 
     # --- checkout --------------------------------------------------------------------
 
@@ -122,13 +130,11 @@ class OrdersService:
         order_id = domain.order_id_for(user_id, idempotency_key)
         with use_case("orders.checkout", order_id):
             try:
-                order, created = await self._checkout(order_id, user_id, email, payment_token)
+                order, created = await self._place(order_id, user_id, email, payment_token)
             except CheckoutRefused as exc:
                 CHECKOUTS.labels("out_of_stock" if exc.status_code == 409 else "rejected").inc()
                 raise
         CHECKOUTS.labels("placed" if created else "replayed").inc()
-        if created:
-            log.info("order placed: %d lines, %d cents", len(order.lines), order.total_cents)
         return order, created
 
     async def _checkout(
@@ -173,6 +179,7 @@ class OrdersService:
             if earlier.reason == domain.ABANDONED:
                 raise Unavailable("the checkout took too long and was abandoned")
             return earlier, False
+        log.info("order placed: %d lines, %d cents", len(order.lines), order.total_cents)
         # Saved: the order is accepted. Announcing it can fail (the broker may be down);
         # the sweeper announces it again until payments answers.
         try:

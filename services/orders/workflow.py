@@ -26,7 +26,6 @@ from opentelemetry.propagate import extract, inject
 from pydantic import BaseModel
 from shop_contracts.orders import OrderStatus
 from shop_dapr.invoke import Unavailable
-from shop_dapr.metrics import CHECKOUTS
 from shop_dapr.sidecar import BuildingBlockError
 from shop_dapr.usecase import use_case
 from shop_dapr.workflows import AppLoop, WorkflowAlreadyRunning, Workflows
@@ -180,23 +179,10 @@ class WorkflowCheckout:
     # --- the API ----------------------------------------------------------------------
 
     async def checkout(
-        self, user_id: str, email: str, payment_token: str, idempotency_key: str | None
-    ) -> tuple[Order, bool]:
-        """As OrdersService.checkout: the order once placed (its stock reserved), and
-        whether this call started it."""
-        order_id = domain.order_id_for(user_id, idempotency_key)
-        with use_case("orders.checkout", order_id):
-            try:
-                order, created = await self._checkout(order_id, user_id, email, payment_token)
-            except CheckoutRefused as exc:
-                CHECKOUTS.labels("out_of_stock" if exc.status_code == 409 else "rejected").inc()
-                raise
-        CHECKOUTS.labels("placed" if created else "replayed").inc()
-        return order, created
-
-    async def _checkout(
         self, order_id: str, user_id: str, email: str, payment_token: str
     ) -> tuple[Order, bool]:
+        """OrdersService.checkout's chain in this style: the order once the workflow
+        placed it (its stock reserved), and whether this call started the workflow."""
         if (existing := await self._service.find(order_id)) is not None:
             return replayed(existing), False
         order = await self._service.draft(order_id, user_id, email, payment_token)
@@ -302,7 +288,6 @@ class WorkflowCheckout:
         order = CheckoutInput.model_validate(raw).order
         placed, _ = await self._service.place(order, domain.created_event(order, None))
         self._acceptance.placed(placed)
-        log.info("order placed: %d lines, %d cents", len(order.lines), order.total_cents)
 
     async def _charge(self, raw: dict[str, Any]) -> dict[str, Any]:
         data = CheckoutInput.model_validate(raw)
