@@ -108,7 +108,12 @@ def checkout_workflow(ctx: Any, raw: dict[str, Any]) -> Generator[Any, Any, dict
                 # Voided unless the confirmation came first: payments says which won.
                 outcome = yield ctx.call_activity("void_charge", input=step, retry_policy=retry)
     except Exception as exc:
-        outcome = {"status": "declined", "reason": f"the checkout could not go on: {exc}"}
+        # A step kept failing (payments unreachable for minutes, say). The charge may
+        # still have been made: payments' word settles it (a charge awaiting the
+        # provider is voided), so money taken is never followed by a cancellation.
+        settled = yield ctx.call_activity("void_charge", input=step, retry_policy=compensation)
+        failed = {"status": "declined", "reason": f"the checkout could not go on: {exc}"}
+        outcome = settled if settled["status"] == "succeeded" else failed
 
     if outcome["status"] == "succeeded":
         ctx.set_custom_status("confirming")
@@ -297,8 +302,8 @@ class WorkflowCheckout:
     async def _void_charge(self, raw: dict[str, Any]) -> dict[str, Any]:
         order_id = Step.model_validate(raw).order_id
         outcome = await self._service.void_charge(order_id)
-        if outcome is None:  # payments never took the charge: nothing to wait for
-            return {"status": "declined", "reason": "confirmation_timeout"}
+        if outcome is None:  # payments has no charge: none was made
+            return {"status": "declined", "reason": "not_charged"}
         return outcome.model_dump()
 
     async def _confirm_order(self, raw: dict[str, Any]) -> bool:

@@ -154,14 +154,36 @@ def test_a_confirmation_that_won_the_race_against_the_void_is_kept() -> None:
     assert result == {"status": "paid"}
 
 
-def test_a_charge_that_keeps_failing_is_compensated() -> None:
+def test_a_charge_that_keeps_failing_is_settled_by_payments_then_compensated() -> None:
     def answer(task: Any) -> Any:
-        return RuntimeError("payments unreachable") if task.name == "charge" else None
+        if task.name == "charge":
+            return RuntimeError("payments unreachable")
+        return (
+            {"status": "declined", "reason": "not_charged"} if task.name == "void_charge" else None
+        )
 
     ctx, result = run(answer)
-    assert ctx.steps == ["reserve_stock", "place_order", "charge", "release_stock", "cancel_order"]
+    assert ctx.steps == [
+        "reserve_stock",
+        "place_order",
+        "charge",
+        "void_charge",
+        "release_stock",
+        "cancel_order",
+    ]
     assert result["status"] == "cancelled"
     assert "payments unreachable" in result["reason"]
+
+
+def test_a_charge_made_although_its_step_failed_is_kept_not_cancelled() -> None:
+    def answer(task: Any) -> Any:
+        if task.name == "charge":
+            return RuntimeError("the answer was lost")
+        return {"void_charge": PAID, "confirm_order": True}.get(task.name)
+
+    ctx, result = run(answer)
+    assert ctx.steps[-2:] == ["void_charge", "confirm_order"]
+    assert result == {"status": "paid"}
 
 
 def test_paid_but_not_confirmable_is_refunded() -> None:
