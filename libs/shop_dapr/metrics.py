@@ -51,7 +51,7 @@ SWEPT = Counter(
     "shop_checkouts_swept_total",
     "Checkouts the orders sweeper finished, by action (announced_again: still pending; "
     "finished: final status announced again; abandoned: never saved, stock released; "
-    "voided: the provider never confirmed the charge)",
+    "voided: the provider never confirmed the charge; taken_over: its workflow stalled)",
     ["action"],
 )
 STOCK_RESERVATIONS = Counter(

@@ -10,10 +10,12 @@ invoker) live: one set of clients, whichever way a request arrives."""
 import asyncio
 import json
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -34,6 +36,7 @@ class WorkflowState:
     runtime_status: str  # RUNNING, COMPLETED, FAILED, TERMINATED, PENDING, SUSPENDED
     custom_status: str | None
     output: Any
+    last_updated: datetime | None = None  # its last step
 
     @property
     def finished(self) -> bool:
@@ -94,7 +97,19 @@ class DaprWorkflows:
             runtime_status=found.get("runtimeStatus", "UNKNOWN"),
             custom_status=properties.get("dapr.workflow.custom_status"),
             output=json.loads(output) if output else None,
+            last_updated=_timestamp(found.get("lastUpdatedAt")),
         )
+
+
+def _timestamp(text: str | None) -> datetime | None:
+    """daprd's RFC 3339 time, nanoseconds and all (Python reads up to microseconds)."""
+    if not text:
+        return None
+    trimmed = re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(trimmed)
+    except ValueError:
+        return None
 
 
 class AppLoop:

@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Fa
                     confirmation_timeout=confirmation_timeout,
                     acceptance_deadline=timedelta(seconds=settings.checkout_acceptance_seconds),
                 )
-                service.chain_with(workflow.checkout, workflow.apply_outcome)
+                service.chain_with(workflow.checkout, workflow.apply_outcome, workflow.moving)
                 await stack.enter_async_context(
                     workflow_worker(settings.dapr_grpc_port, workflow.register)
                 )

@@ -114,11 +114,21 @@ class OrdersService:
         # takes over (chain_with): it places checkouts and gets the checked outcomes.
         self._place: Chain = self._checkout
         self._outcomes: Callable[[PaymentOutcome], Awaitable[None]] = self.settle
+        # Whether the workflow of a checkout is still moving (the sweeper leaves it be).
+        self._moving: Callable[[str], Awaitable[bool]] = _never
 
     def chain_with(
-        self, place: Chain, outcomes: Callable[[PaymentOutcome], Awaitable[None]]
+        self,
+        place: Chain,
+        outcomes: Callable[[PaymentOutcome], Awaitable[None]],
+        moving: Callable[[str], Awaitable[bool]],
     ) -> None:
-        self._place, self._outcomes = place, outcomes
+        self._place, self._outcomes, self._moving = place, outcomes, moving
+
+    async def track(self, event: OrderCreated) -> None:
+        """Record a checkout in flight (the choreography does it itself): the sweeper
+        then finishes it should its workflow stall."""
+        await self._in_flight.open(event)
 
     # --- checkout --------------------------------------------------------------------
 
@@ -415,6 +425,14 @@ class OrdersService:
         """Whether it did anything (a pending order announced lately waits its turn)."""
         order_id = checkout.event.order_id
         order = await self._orders.get(order_id)
+        by_workflow = not checkout.event.charge_on_event
+        if by_workflow and (order is None or order.status is OrderStatus.PENDING):
+            if await self._moving(order_id):
+                return False  # its workflow is at work (or waiting on its own timer)
+            # Stalled or gone (seen: a workflow whose store died mid-step never moved
+            # again, docs/dapr-traps.md#workflow-stall): the sweeper takes over.
+            SWEPT.labels("taken_over").inc()
+            log.warning("the checkout's workflow stopped moving: the sweeper finishes it")
         if order is None:
             # Never saved: give the order id up for good (create-only, so a checkout still
             # running cannot save it afterwards), then the stock it may hold.
@@ -424,7 +442,9 @@ class OrdersService:
             order = await self._order(order_id)
         if order.status is OrderStatus.PENDING:
             waited = datetime.now(UTC) - checkout.opened_at
-            if waited > self._confirmation_timeout and await self._void_stale(order_id):
+            if (by_workflow or waited > self._confirmation_timeout) and await self._void_stale(
+                order_id, charged_by_event=not by_workflow
+            ):
                 return True
             last = self._announced_at.get(order_id)
             if last is not None and time.monotonic() - last < self._reannounce_after:
@@ -442,21 +462,30 @@ class OrdersService:
         await self._finish(order)
         return True
 
-    async def _void_stale(self, order_id: str) -> bool:
-        """A pending order whose charge still awaits the provider past the timeout: void
-        the charge and settle the order by what payments then says. False when payments
-        has no charge (the order is announced again instead)."""
+    async def _void_stale(self, order_id: str, charged_by_event: bool) -> bool:
+        """A pending order whose charge still awaits the provider past the timeout, or
+        whose workflow stalled: void the charge and settle the order by what payments
+        then says. False when payments has no charge and an event will make it (the
+        order is announced again instead); with no charge and none coming (a stalled
+        workflow), the order is cancelled and its stock released."""
         try:
             outcome = await self.void_charge(order_id)
         except Unavailable:
             # payments is down: announcing the order again is what brings it back on.
             log.warning("could not void the charge yet", exc_info=True)
             return False
+        if outcome is None and not charged_by_event:
+            outcome = PaymentOutcome(order_id=order_id, status="declined", reason="not_charged")
+            await self.release(order_id)
         if outcome is None or outcome.status == "awaiting_confirmation":
             return False
         SWEPT.labels("voided").inc()
         await self.settle(outcome)
         return True
+
+
+async def _never(order_id: str) -> bool:
+    return False
 
 
 def _checked(record: PaymentRecord, order: Order) -> PaymentOutcome:

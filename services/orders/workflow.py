@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Generator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dapr.ext.workflow import RetryPolicy, when_any
@@ -178,6 +178,9 @@ class WorkflowCheckout:
         self._workflows = workflows
         self._loop = loop
         self._confirmation_timeout = confirmation_timeout.total_seconds()
+        # A running workflow waits at most for the provider's confirmation, or between
+        # two retries of a step (30 s at most): quiet for longer, it has stalled.
+        self._stall_after = confirmation_timeout + timedelta(seconds=60)
         self._deadline = acceptance_deadline.total_seconds()
         self._acceptance = _Acceptance()
 
@@ -191,6 +194,9 @@ class WorkflowCheckout:
         if (existing := await self._service.find(order_id)) is not None:
             return replayed(existing), False
         order = await self._service.draft(order_id, user_id, email, payment_token)
+        # In flight before the workflow starts, as in the choreography: should it never
+        # start or stall, the sweeper finishes the checkout (moving() says when).
+        await self._service.track(domain.created_event(order, None))
         carrier: dict[str, str] = {}
         inject(carrier)
         data = CheckoutInput(
@@ -235,6 +241,18 @@ class WorkflowCheckout:
                     raise CheckoutRefused(409, output["refused"])
                 raise Unavailable(f"the checkout ended {state.runtime_status}: {output}")
         raise Unavailable("the checkout is still running: ask again with the same Idempotency-Key")
+
+    async def moving(self, order_id: str) -> bool:
+        """Whether the checkout's workflow is still at work: running, and its last step
+        recent enough (for the sweeper, which takes over a stalled one)."""
+        try:
+            state = await self._workflows.state(order_id)
+        except BuildingBlockError:
+            return True  # cannot tell now: the next sweep asks again
+        if state is None or state.finished:
+            return False
+        quiet = datetime.now(UTC) - (state.last_updated or datetime.now(UTC))
+        return quiet < self._stall_after
 
     async def apply_outcome(self, outcome: PaymentOutcome) -> None:
         """A payment outcome checked with payments: the workflow waiting for it gets it

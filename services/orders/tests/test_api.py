@@ -2,7 +2,7 @@
 sidecar in front of cart, catalog and payments."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import httpx
@@ -13,10 +13,12 @@ from shop_contracts.orders import (
     ORDER_CREATED_TYPE,
     ORDER_STATUS_TOPIC,
     OrderCreated,
+    OrderStatus,
 )
 from shop_dapr.app import provided_by
 from shop_dapr.testing import InMemoryPublisher, InMemoryStateStore, fake_dapr, serving
 
+from orders.domain import Order, created_event
 from orders.inflight import SHARDS, Shard
 from orders.main import create_app
 from orders.service import OrdersService
@@ -71,6 +73,11 @@ class FakeSidecar:
             self.held.pop(order_id, None)
             self.released.append(order_id)
             return httpx.Response(204)
+        if app == "payments" and path.endswith("/void"):
+            record = self.payments.get(path.split("/")[2])
+            if record and record["status"] == "awaiting_confirmation":
+                record.update(status="declined", decline_reason="confirmation_timeout")
+            return httpx.Response(200, json=record) if record else httpx.Response(404)
         if app == "payments" and path.startswith("/payments/"):
             record = self.payments.get(path.rsplit("/", 1)[1])
             return httpx.Response(200, json=record) if record else httpx.Response(404)
@@ -431,3 +438,78 @@ async def test_a_checkout_that_died_before_saving_is_abandoned_and_its_stock_rel
     assert (await client.get("/orders", headers=ALICE)).json() == []
     retry = await client.post("/orders", json=CARD, headers={**ALICE, "Idempotency-Key": "k"})
     assert retry.status_code == 409
+
+
+# --- the sweeper and the workflow style: a checkout whose workflow stalled -----------
+
+
+async def workflow_checkout(
+    service: OrdersService, state: InMemoryStateStore, status: str = "pending"
+) -> str:
+    """A checkout as the workflow style leaves it when its workflow stalls: tracked in
+    flight (no card token: the workflow charges), the order saved with `status`."""
+    order = await service.draft("wf-1", "alice", "alice@example.com", "4242424242424242")
+    await service.track(created_event(order, None))
+    saved = order.model_copy(update={"status": OrderStatus(status)})
+    await state.save("order:wf-1", saved.model_dump_json().encode())
+    return order.order_id
+
+
+async def no_chain(*args: str) -> tuple[Order, bool]:
+    raise AssertionError("no checkout is placed here")
+
+
+def workflow_moving(answer: bool) -> Callable[[str], Awaitable[bool]]:
+    async def moving(order_id: str) -> bool:
+        return answer
+
+    return moving
+
+
+async def test_a_moving_workflow_is_left_alone(
+    service: OrdersService, state: InMemoryStateStore, sidecar: FakeSidecar
+) -> None:
+    await workflow_checkout(service, state)
+    service.chain_with(no_chain, service.settle, workflow_moving(True))
+    assert await service.sweep(timedelta(0)) == 0
+    assert list(open_checkouts(state)) == ["wf-1"]
+
+
+async def test_a_stalled_workflow_with_money_taken_is_paid_by_the_sweeper(
+    service: OrdersService,
+    state: InMemoryStateStore,
+    sidecar: FakeSidecar,
+    publisher: InMemoryPublisher,
+) -> None:
+    await workflow_checkout(service, state)
+    sidecar.charged("wf-1")
+    service.chain_with(no_chain, service.settle, workflow_moving(False))
+    assert await service.sweep(timedelta(0)) == 1
+    order = await service.find("wf-1")
+    assert order is not None and order.status == "paid"
+    assert (publisher.published[-1][0], publisher.ids[-1]) == (ORDER_STATUS_TOPIC, "wf-1.paid")
+    assert open_checkouts(state) == {}
+
+
+async def test_a_stalled_workflow_that_charged_nothing_is_cancelled_and_released(
+    service: OrdersService, state: InMemoryStateStore, sidecar: FakeSidecar
+) -> None:
+    await workflow_checkout(service, state)
+    service.chain_with(no_chain, service.settle, workflow_moving(False))
+    assert await service.sweep(timedelta(0)) == 1
+    order = await service.find("wf-1")
+    assert order is not None and (order.status, order.reason) == ("cancelled", "not_charged")
+    assert sidecar.released == ["wf-1"]
+    assert open_checkouts(state) == {}
+
+
+async def test_a_settled_workflow_order_is_announced_even_while_its_workflow_runs(
+    service: OrdersService, state: InMemoryStateStore, publisher: InMemoryPublisher
+) -> None:
+    """Paid while the broker was down, its workflow stuck announcing it: the sweeper
+    announces it (idempotently) without waiting for the workflow."""
+    await workflow_checkout(service, state, status="paid")
+    service.chain_with(no_chain, service.settle, workflow_moving(True))
+    assert await service.sweep(timedelta(0)) == 1
+    assert publisher.ids[-1] == "wf-1.paid"
+    assert open_checkouts(state) == {}
