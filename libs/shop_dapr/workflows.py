@@ -143,6 +143,8 @@ async def workflow_worker(
         # info it logs every step of every workflow).
         logger_options=LoggerOptions(log_level="WARNING", log_handler=logging.NullHandler()),
     )
+    # The worker's own logger ignores the level above and logs every step at info.
+    logging.getLogger("durabletask-worker").setLevel(logging.WARNING)
     register(runtime)
     # start() blocks until the sidecar streams work to it: off the app's loop.
     await asyncio.to_thread(runtime.start)
