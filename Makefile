@@ -40,7 +40,7 @@ lint: deps
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy libs services tests tools/tests k8s/tests observability bench
 
-bench: runtime deps           ## the benchmarks on PROFILE, written to docs/benchmarks/ (~10 min)
+bench: runtime deps           ## the benchmarks on PROFILE, written to docs/benchmarks/ (~17 min)
 	.venv/bin/python -m bench.run --profile $(PROFILE)
 
 runtime:                      ## build daprd, placement, scheduler and the dapr CLI (skips what is built)

@@ -256,7 +256,8 @@ def write_readme(out: Path) -> None:
     results = {p.stem: json.loads(p.read_text()) for p in sorted(out.glob("*.json"))}
     parts = [
         "# Benchmarks\n\n",
-        "Written by `make bench PROFILE=<profile>` (bench/; a run takes about ten minutes). "
+        "Written by `make bench PROFILE=<profile>` (bench/; a run takes about seventeen "
+        "minutes on this 2-core machine). "
         "Every figure is measured beside its baseline in the same run on the same machine, "
         "so ratios hold when the machine is noisy; absolute figures are this machine's. "
         "Load comes from wrk (compiled; its CPU share is in the tables) or, for checkouts, "
