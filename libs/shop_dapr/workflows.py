@@ -68,7 +68,7 @@ class DaprWorkflows:
             params={"instanceID": instance_id},
             body=data.model_dump_json().encode(),
         )
-        if answer.status == 202 or answer.status == 200:
+        if answer.status in (200, 202):
             return
         if b"already exists" in answer.body:
             raise WorkflowAlreadyRunning(instance_id)

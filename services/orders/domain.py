@@ -32,6 +32,9 @@ class InvalidTransition(Exception):
 # The reason of an order the sweeper gave up because its checkout never saved it: the
 # buyer was never told of it, so it is hidden from them and holds nothing.
 ABANDONED = "checkout_abandoned"
+# The reason of an order cancelled because payments never took its charge (a workflow
+# checkout that stopped before charging, or gave up).
+NOT_CHARGED = "not_charged"
 
 
 def order_id_for(user_id: str, idempotency_key: str | None) -> str:

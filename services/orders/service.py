@@ -475,7 +475,9 @@ class OrdersService:
             log.warning("could not void the charge yet", exc_info=True)
             return False
         if outcome is None and not charged_by_event:
-            outcome = PaymentOutcome(order_id=order_id, status="declined", reason="not_charged")
+            outcome = PaymentOutcome(
+                order_id=order_id, status="declined", reason=domain.NOT_CHARGED
+            )
             await self.release(order_id)
         if outcome is None or outcome.status == "awaiting_confirmation":
             return False

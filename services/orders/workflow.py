@@ -321,7 +321,7 @@ class WorkflowCheckout:
         order_id = Step.model_validate(raw).order_id
         outcome = await self._service.void_charge(order_id)
         if outcome is None:  # payments has no charge: none was made
-            return {"status": "declined", "reason": "not_charged"}
+            return {"status": "declined", "reason": domain.NOT_CHARGED}
         return outcome.model_dump()
 
     async def _confirm_order(self, raw: dict[str, Any]) -> bool:
