@@ -6,13 +6,13 @@ STYLE ?= choreography
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 
-.PHONY: run test test-unit test-system chaos bench lint runtime deps infra-up infra-down infra-status doctor health clean
+.PHONY: run test test-unit test-system chaos bench lint runtime deps storefront browser infra-up infra-down infra-status doctor health clean
 
-run: runtime deps            ## the shop on PROFILE (default redis), in the foreground
+run: runtime deps storefront ## the shop on PROFILE (default redis), in the foreground
 	PROFILE=$(PROFILE) STYLE=$(STYLE) tools/run.sh
 
 # The backing services come first: the unit tests use promtool, which they install.
-test: runtime deps lint       ## everything: lint, unit tests, system tests on every profile
+test: runtime deps storefront browser lint ## everything: lint, unit tests, system tests on every profile
 	tools/infra.sh up all
 	$(MAKE) --no-print-directory test-unit
 	@for p in $(PROFILES); do \
@@ -22,10 +22,11 @@ test: runtime deps lint       ## everything: lint, unit tests, system tests on e
 	@echo "==> the benchmark harness, for seconds"
 	.venv/bin/python -m pytest bench/tests
 
-test-unit: deps
+test-unit: deps storefront
 	.venv/bin/python -m pytest libs services tools/tests tests/deploy tests/chaos/tests k8s/tests
+	cd storefront && npm test --silent
 
-test-system: runtime deps     ## system tests on one PROFILE
+test-system: runtime deps storefront browser ## system tests on one PROFILE
 	tools/infra.sh up $(PROFILE)
 	.venv/bin/python -m pytest tests/system --profile $(PROFILE)
 
@@ -40,11 +41,17 @@ lint: deps
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy libs services tests tools/tests k8s/tests observability bench
 
-bench: runtime deps           ## the benchmarks on PROFILE, written to docs/benchmarks/ (~17 min)
+bench: runtime deps storefront browser ## the benchmarks on PROFILE, written to docs/benchmarks/ (~17 min)
 	.venv/bin/python -m bench.run --profile $(PROFILE)
 
 runtime:                      ## build daprd, placement, scheduler and the dapr CLI (skips what is built)
 	tools/build-dapr.sh
+
+storefront:                   ## the storefront's npm packages (npm ci) and its build, storefront/dist
+	tools/storefront.sh build
+
+browser:                      ## Debian's chromium, for the browser tests and the benchmark
+	tools/storefront.sh browser
 
 deps: $(UV)                   ## the Python environment from the lock file
 	$(UV) sync --frozen --quiet

@@ -330,12 +330,6 @@ stop_prometheus() { stop_pid prometheus; }
 
 # --- shared -------------------------------------------------------------------------
 
-apt_install() {
-  [[ $EUID -eq 0 ]] || die "'$1' is missing and installing it needs root: sudo apt-get install -y $1"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >>"$LOGS/apt.log" 2>&1 ||
-    { apt-get update -q >>"$LOGS/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >>"$LOGS/apt.log" 2>&1; } ||
-    die "apt-get install $* failed: see $LOGS/apt.log"
-}
 
 stop_pid() { # <service> [grace seconds]
   local name="$1" grace="${2:-10}" pid

@@ -25,6 +25,15 @@ require_cmd() { # <command> <how to fix>
 # A value from the local secret store (.data/secrets.json, written by infra.sh).
 secret() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DATA_DIR/secrets.json" "$1"; }
 
+# Debian packages the project needs (redis, postgresql, prometheus, chromium).
+apt_install() {
+  mkdir -p "$DATA_DIR/logs"
+  [[ $EUID -eq 0 ]] || die "'$1' is missing and installing it needs root: sudo apt-get install -y $1"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >>"$DATA_DIR/logs/apt.log" 2>&1 ||
+    { apt-get update -q >>"$DATA_DIR/logs/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >>"$DATA_DIR/logs/apt.log" 2>&1; } ||
+    die "apt-get install $* failed: see $DATA_DIR/logs/apt.log"
+}
+
 load_versions() {
   set -a
   # shellcheck source=tools/versions.env

@@ -31,7 +31,8 @@ export DAPR_SCHEDULER_HOST_ADDRESS_DNS_A="127.0.0.1:$SCHEDULER_PORT"
 export CHECKOUT_STYLE="${STYLE:-choreography}"
 
 log "starting the shop on profile '$PROFILE', checkout style '$CHECKOUT_STYLE' (Ctrl-C stops it; 'make infra-down' stops the backing services)"
-printf '    gateway:  http://127.0.0.1:8100/docs\n'
+printf '    shop:     http://127.0.0.1:8100/   (the storefront; test cards on its checkout page)\n'
+printf '    API:      http://127.0.0.1:8100/docs\n'
 printf '    try:      curl -s "http://127.0.0.1:8100/api/v1/products?q=tea"   (README: a whole checkout)\n'
 printf '    traces:   http://127.0.0.1:%s/zipkin/   (one trace per request, apps and sidecars)\n' "$ZIPKIN_PORT"
 printf '    metrics:  http://127.0.0.1:%s/graph   (alerts: /alerts; dashboards: docs/observability.md)\n' "$PROMETHEUS_PORT"

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from pydantic import Field
 from shop_dapr import SidecarSettings
 
@@ -17,3 +19,9 @@ class Settings(SidecarSettings):
     rate_limit_per_second: float = Field(default=50.0, gt=0)
     rate_limit_burst: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # The notifications app itself (not its sidecar): /ws/orders is relayed to it, since
+    # WebSockets cannot pass through service invocation (gateway/updates.py).
+    notifications_url: str = "http://127.0.0.1:8106"
+    ws_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The built storefront (make storefront); relative paths from the working directory.
+    storefront_dir: Path = Path("storefront/dist")
