@@ -1,0 +1,50 @@
+"""Debian's chromium driven by Playwright, for the browser tests and the storefront
+benchmark. Never a browser Playwright downloads: `make browser` installs this one."""
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+DIST = ROOT / "storefront" / "dist"
+AXE = ROOT / "storefront" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        raise RuntimeError("chromium is not installed: run `make browser` (apt install chromium)")
+    return found
+
+
+def require_storefront() -> None:
+    if not (DIST / "index.html").is_file() or not AXE.is_file():
+        raise RuntimeError("the storefront is not built: run `make storefront`")
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless chromium; --no-sandbox because the tests may run as root, which
+    chromium's sandbox refuses."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now, one line each."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:3])
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
