@@ -70,6 +70,14 @@ def secrets() -> dict[str, str]:
     return Secrets(json.loads((ROOT / ".data" / "secrets.json").read_text()))
 
 
+def app_env(app_id: str, sidecars: dict[str, Sidecar]) -> dict[str, str]:
+    """APP_ENV, and where the gateway relays /ws/orders: notifications on its free port."""
+    env = dict(APP_ENV.get(app_id, {}))
+    if app_id == "gateway":
+        env["NOTIFICATIONS_URL"] = sidecars["notifications"].app_url
+    return env
+
+
 @pytest.fixture(scope="session")
 def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
     """Every service beside its own daprd, started together, stopped at the end."""
@@ -82,7 +90,7 @@ def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
 
     def start(sidecars: dict[str, Sidecar]) -> None:
         for app_id, sidecar in sidecars.items():
-            sidecar.start(f"{app_id}.main:create_app", APP_ENV.get(app_id))
+            sidecar.start(f"{app_id}.main:create_app", app_env(app_id, sidecars))
         for sidecar in sidecars.values():
             sidecar.wait_ready(timeout=90)
 

@@ -134,11 +134,12 @@ def available(gateway: str, product_id: str) -> int:
 
 
 class StatusFeed:
-    """A WebSocket client of the notifications service, collecting status messages."""
+    """A WebSocket client of the order-status feed, collecting status messages. Through
+    the gateway, the public entry, which relays notifications' (gateway/updates.py)."""
 
-    def __init__(self, notifications: Sidecar, token: str) -> None:
+    def __init__(self, gateway: Sidecar, token: str) -> None:
         self.messages: list[dict[str, Any]] = []
-        url = f"ws://127.0.0.1:{notifications.app_port}/ws/orders?token={token}"
+        url = f"ws://127.0.0.1:{gateway.app_port}/ws/orders?token={token}"
         self._connection = connect(url, open_timeout=10)
         self._socket = self._connection.__enter__()
         self._thread = threading.Thread(target=self._read, daemon=True)

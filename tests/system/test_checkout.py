@@ -71,7 +71,7 @@ def test_checkout_is_paid_receipted_and_pushed_live(
     cart = shopper.get("/api/v1/cart").json()
     assert (cart["total_cents"], [line["quantity"] for line in cart["lines"]]) == (2500, [2])
 
-    feed = StatusFeed(shop["notifications"], shopper.token)
+    feed = StatusFeed(shop["gateway"], shopper.token)
     try:
         placed = shopper.check_out()
         assert placed.status_code == 201, placed.text

@@ -30,7 +30,14 @@ export function AddToCart({ product, quantity = 1 }: { product: Product; quantit
 
   return (
     <>
-      <button type="button" class="primary" disabled={soldOut || busy} onClick={add} aria-label={`Add ${product.name} to cart`}>
+      {/* The name holds the visible words, then the product: axe's label-content-name-mismatch. */}
+      <button
+        type="button"
+        class="primary"
+        disabled={soldOut || busy}
+        onClick={add}
+        aria-label={`${soldOut ? "Sold out" : "Add to cart"}: ${product.name}`}
+      >
         {soldOut ? "Sold out" : "Add to cart"}
       </button>
       <Alert problem={problem} />
