@@ -1,0 +1,89 @@
+"""/ws/orders relayed to a real WebSocket server playing notifications (uvicorn in a
+thread), through the gateway in Starlette's test client."""
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from shop_dapr.testing import fake_dapr
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from gateway.main import create_app
+from gateway.settings import Settings
+from gateway.updates import UNAVAILABLE
+
+UPDATES = ['{"order_id":"o1","status":"pending"}', '{"order_id":"o1","status":"paid"}']
+
+
+async def notifications(websocket: WebSocket) -> None:
+    await websocket.accept()
+    if websocket.query_params.get("token") != "good":
+        await websocket.close(1008, "invalid token: signature invalid")
+        return
+    for update in UPDATES:
+        await websocket.send_text(update)
+    await websocket.receive()  # until the gateway leaves
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        Starlette(routes=[WebSocketRoute("/ws/orders", notifications)]),
+        host="127.0.0.1", port=port, log_level="warning",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the stand-in notifications server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+def gateway(notifications_url: str) -> TestClient:
+    settings = Settings(notifications_url=notifications_url, ws_connect_timeout_seconds=2)
+    return TestClient(create_app(settings, dapr=fake_dapr()))
+
+
+def test_updates_are_relayed_in_order(upstream: str) -> None:
+    with gateway(upstream) as client, client.websocket_connect("/ws/orders?token=good") as ws:
+        assert [ws.receive_text(), ws.receive_text()] == UPDATES
+
+
+def test_a_refused_token_closes_with_notifications_code_and_reason(upstream: str) -> None:
+    with (
+        gateway(upstream) as client,
+        client.websocket_connect("/ws/orders?token=bad") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_text()
+    assert closed.value.code == 1008
+    assert closed.value.reason == "invalid token: signature invalid"
+
+
+def test_notifications_unreachable_closes_with_try_again_later() -> None:
+    with (
+        gateway(f"http://127.0.0.1:{free_port()}") as client,
+        client.websocket_connect("/ws/orders?token=good") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_text()
+    assert closed.value.code == 1013
+    assert closed.value.reason == UNAVAILABLE
