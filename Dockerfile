@@ -5,6 +5,9 @@
 # each service this way; by hand:
 #
 #   docker build --build-arg SERVICE=catalog -t shop/catalog .
+#
+# The storefront (storefront/) is built here too, in a Node stage, and served by the
+# gateway (services/gateway/storefront.py); no Node is needed on the building machine.
 
 # --- dependencies: only pyproject.toml and uv.lock invalidate this stage -------------
 FROM python:3.11.14-slim-trixie AS deps
@@ -18,6 +21,19 @@ COPY pyproject.toml uv.lock ./
 # --frozen: exactly what uv.lock says, or fail; --no-dev: no test or lint tools.
 RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev
 
+# --- the storefront: npm ci from the lock file, then the Vite build into dist/ ------
+# An exact Node within storefront/package.json's engines (Vite needs >= 20.19), on the
+# Debian of the Python base (glibc: npm ci installs the lock file's gnu native bindings).
+FROM node:22.23.4-trixie-slim AS storefront
+WORKDIR /storefront
+# Only the manifest and the lock file invalidate the install, not every source edit.
+COPY storefront/package.json storefront/package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --loglevel=error
+COPY storefront/index.html storefront/tsconfig.json storefront/vite.config.ts ./
+COPY storefront/src/ src/
+# Type-checks, then writes dist/: index.html and assets/ (Vite's default outDir).
+RUN npm run build
+
 # --- the service ------------------------------------------------------------------
 FROM python:3.11.14-slim-trixie
 # A fixed numeric uid, so that Kubernetes' runAsNonRoot can verify it.
@@ -29,6 +45,13 @@ ENV PATH=/app/.venv/bin:${PATH} \
     PYTHONUNBUFFERED=1
 COPY --from=deps /app/.venv .venv
 COPY libs/ libs/
+# The built storefront (about 50 kB), where the gateway's STOREFRONT_DIR default
+# (storefront/dist, from the working directory /app) finds it. Every image gets it, not
+# only the gateway's: copied before ARG SERVICE, it is one layer shared by all seven, and
+# the alternative, a copy only when SERVICE is gateway, needs a stage per service (or a
+# bind mount, which builds the Node stage for every image anyway) for 50 kB of public
+# files that only the gateway reads.
+COPY --from=storefront /storefront/dist storefront/dist
 # Declared only now, so that every layer above is built once and shared by all seven
 # images.
 ARG SERVICE

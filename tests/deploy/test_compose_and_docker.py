@@ -2,14 +2,19 @@
 the Compose Specification, the Dockerfile with hadolint, and both against the files they
 must agree with (dapr.yaml, components/, tools/versions.env, tools/make_secrets.py)."""
 
+import json
+import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from gateway.settings import Settings as GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".venv" / "bin"  # check-jsonschema and hadolint come with the venv
@@ -146,20 +151,52 @@ def test_the_apps_are_exactly_the_service_folders() -> None:
 
 def test_only_loopback_ports_are_published_and_apps_on_their_own() -> None:
     published = {name: s["ports"] for name, s in SERVICES.items() if "ports" in s}
-    assert set(published) == {
-        "gateway",
-        "notifications",
-        "mailpit",
-        "zipkin",
-        "prometheus",
-        "grafana",
-    }
+    # The gateway is the shop's one entry: the storefront, /api/v1 and /ws/orders.
+    assert set(published) == {"gateway", "mailpit", "zipkin", "prometheus", "grafana"}
     for name, ports in published.items():
         for port in ports:
             address, host_port, container_port = port.split(":")
             assert address == "127.0.0.1", f"{name} publishes {port} beyond loopback"
             if name in DAPR_APPS:  # the README's URLs hold: the app port, on the host too
                 assert int(host_port) == int(container_port) == DAPR_APPS[name], port
+
+
+def test_the_addresses_docs_compose_md_gives_are_published() -> None:
+    # The rows of its tables that name an address on the host (not the curl from inside a
+    # container further down).
+    rows = [line for line in (ROOT / "docs/compose.md").read_text().splitlines() if line[:1] == "|"]
+    given = {int(port) for row in rows for port in re.findall(r"//127\.0\.0\.1:(\d+)", row)}
+    published = {
+        int(port.split(":")[1])
+        for service in SERVICES.values()
+        for port in service.get("ports", [])
+    }
+    assert given and given <= published, f"not published: {given - published}"
+
+
+def test_every_app_gets_the_shared_environment() -> None:
+    # An app that sets environment of its own must merge x-app's in, not replace it.
+    shared = COMPOSE["x-app"]["environment"]
+    for app_id in DAPR_APPS:
+        environment = SERVICES[app_id]["environment"]
+        assert environment.items() >= shared.items(), f"{app_id} lost {shared.keys() - environment}"
+
+
+def test_the_gateway_relays_the_websocket_to_the_notifications_app() -> None:
+    # Not its sidecar (a WebSocket cannot pass through service invocation): the app, at the
+    # name of the container whose network namespace it shares with its daprd.
+    url = urlsplit(SERVICES["gateway"]["environment"]["NOTIFICATIONS_URL"])
+    assert "notifications_url" in GatewaySettings.model_fields
+    assert (url.scheme, url.hostname, url.port) == (
+        "http",
+        "notifications",
+        DAPR_APPS["notifications"],
+    )
+    assert "network_mode" not in SERVICES["notifications"]
+    assert "PORT" not in SERVICES["notifications"]["environment"]
+    # ...which the app listens on: every interface of that namespace, not only loopback.
+    [entrypoint] = [a for keyword, a in FINAL.instructions if keyword == "ENTRYPOINT"]
+    assert "--host 0.0.0.0 --port" in entrypoint
 
 
 @pytest.mark.parametrize("name", SIDECARS)
@@ -289,20 +326,133 @@ def test_backing_services_read_the_secrets_file_make_secrets_writes(tmp_path: Pa
 
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+STOREFRONT = ROOT / "storefront"
+INSTRUCTION = re.compile(r"^([A-Z]+) (.*)")
+BACKSLASH = "\\"
 
 
-def test_dockerfile_pins_its_base_and_installs_from_the_lock_first() -> None:
-    bases = set(re.findall(r"^FROM (\S+)", DOCKERFILE, re.M))
+@dataclass(frozen=True)
+class Stage:
+    base: str
+    name: str | None
+    instructions: list[tuple[str, str]]  # (COPY, "--from=deps /app/.venv .venv"), ...
+
+    def copies(self) -> list[tuple[list[str], str]]:
+        """(sources, destination) of each COPY from the build context."""
+        found = []
+        for keyword, args in self.instructions:
+            if keyword == "COPY" and not args.startswith("--from"):
+                *sources, destination = args.split()
+                found.append((sources, destination))
+        return found
+
+    def index(self, keyword: str, containing: str = "") -> int:
+        return next(
+            i
+            for i, (kw, args) in enumerate(self.instructions)
+            if kw == keyword and containing in args
+        )
+
+
+def stages(dockerfile: str) -> list[Stage]:
+    """Each FROM's stage, with its instructions (continued lines joined; comments and the
+    lines of a heredoc left out)."""
+    found: list[Stage] = []
+    continued = False
+    for line in dockerfile.splitlines():
+        if continued:
+            keyword, args = found[-1].instructions[-1]
+            found[-1].instructions[-1] = (keyword, f"{args} {line.strip().rstrip(BACKSLASH)}")
+        elif match := INSTRUCTION.match(line):
+            keyword, args = match.groups()
+            if keyword == "FROM":
+                base, _, name = args.partition(" AS ")
+                found.append(Stage(base, name or None, []))
+            else:
+                found[-1].instructions.append((keyword, args.rstrip(BACKSLASH).strip()))
+        continued = line.endswith(BACKSLASH)
+    return found
+
+
+STAGES = stages(DOCKERFILE)
+STAGE = {stage.name: stage for stage in STAGES}
+FINAL = STAGES[-1]
+
+
+def workdir(stage: Stage, before: int | None = None) -> PurePosixPath:
+    """The stage's working directory at its instruction `before` (by default, at its end)."""
+    [*_, last] = [PurePosixPath(a) for kw, a in stage.instructions[:before] if kw == "WORKDIR"]
+    return last
+
+
+def test_the_python_stages_pin_their_base_and_install_from_the_lock_first() -> None:
     python = re.search(r'requires-python = ">=(\d+\.\d+)', (ROOT / "pyproject.toml").read_text())
-    assert python and len(bases) == 1
+    bases = {stage.base for stage in STAGES if stage.base.startswith("python:")}
+    assert python and len(bases) == 1 and {STAGE["deps"].base, FINAL.base} == bases
     assert re.fullmatch(rf"python:{re.escape(python.group(1))}\.\d+-slim-\w+", bases.pop())
     # The dependency layer sees the lock file only, so that code edits leave it cached.
-    copies = re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE, re.M)
-    assert copies[0].split() == ["pyproject.toml", "uv.lock"]
-    assert DOCKERFILE.index("uv sync --frozen --no-dev") < DOCKERFILE.index(f"COPY {copies[1]}")
+    deps = STAGE["deps"]
+    assert deps.copies() == [(["pyproject.toml", "uv.lock"], "./")]
+    assert deps.index("RUN", "uv sync --frozen --no-dev") > deps.index("COPY")
     assert re.search(r"uv==\d+\.\d+\.\d+", DOCKERFILE)
-    users = re.findall(r"^USER (\S+)", DOCKERFILE, re.M)
+    # The image takes the installed environment, not the tools that made it.
+    assert ("COPY", "--from=deps /app/.venv .venv") in FINAL.instructions
+    users = [args for keyword, args in FINAL.instructions if keyword == "USER"]
     assert users and users[-1].split(":")[0] not in {"root", "0"}
+
+
+def test_the_storefront_stage_installs_from_the_lock_then_builds_with_a_pinned_node() -> None:
+    stage = STAGE["storefront"]
+    package = json.loads((STOREFRONT / "package.json").read_text())
+    wanted = re.fullmatch(r">=(\d+)\.(\d+)", package["engines"]["node"])
+    node = re.fullmatch(r"node:(\d+)\.(\d+)\.\d+-(\w+)-slim", stage.base)
+    assert wanted and node, f"an exact Node of the engines ({package['engines']}): {stage.base}"
+    assert (int(node[1]), int(node[2])) >= (int(wanted[1]), int(wanted[2]))
+    # On the Debian of the Python base, one distribution to patch for both.
+    assert FINAL.base.endswith(f"-{node[3]}")
+    # npm ci sees only the manifest and the lock file; the build comes after every source.
+    [first, *sources] = stage.copies()
+    assert first == (["storefront/package.json", "storefront/package-lock.json"], "./")
+    install = stage.index("RUN", "npm ci")
+    assert stage.index("COPY", "storefront/package-lock.json") < install
+    assert all(stage.index("COPY", s[0]) > install for s, _ in sources)
+    assert stage.instructions[-1] == ("RUN", "npm run build")
+    # What the build reads: the manifests, index.html and the compiler's inputs
+    # (tsconfig.json's include), each where it lies in storefront/, under the WORKDIR.
+    tsconfig = json.loads((STOREFRONT / "tsconfig.json").read_text())
+    needed = {"package.json", "package-lock.json", "index.html", "tsconfig.json"}
+    needed.update(tsconfig["include"])
+    landed = {}
+    for names, destination in [first, *sources]:
+        into = workdir(stage, stage.index("COPY", names[0])) / destination
+        for name in names:
+            relative = PurePosixPath(name).relative_to("storefront")
+            # A folder's contents go into the destination, a file under it.
+            landed[str(relative)] = into if name.endswith("/") else into / relative.name
+    assert needed <= set(landed), f"the build reads {needed - set(landed)}, not copied"
+    for copied, path in landed.items():
+        assert path == workdir(stage) / copied, copied
+
+
+def test_the_gateway_finds_the_built_storefront() -> None:
+    stage = STAGE["storefront"]
+    # Vite writes dist/ (its default outDir) under the stage's WORKDIR.
+    assert "outDir" not in (STOREFRONT / "vite.config.ts").read_text()
+    built = workdir(stage) / "dist"
+    [(source, destination)] = [
+        args.split()[1:]
+        for keyword, args in FINAL.instructions
+        if keyword == "COPY" and args.startswith("--from=storefront ")
+    ]
+    assert PurePosixPath(source) == built
+    # Where STOREFRONT_DIR's default points, from the WORKDIR the entrypoint runs in.
+    copied = FINAL.index("COPY", "--from=storefront")
+    default = GatewaySettings.model_fields["storefront_dir"].default
+    assert not default.is_absolute()
+    assert not any(kw == "ENV" and "STOREFRONT_DIR" in args for kw, args in FINAL.instructions)
+    assert workdir(FINAL, copied) / destination == workdir(FINAL) / default
+    # Before ARG SERVICE: one layer, shared by every image (the Dockerfile says why).
+    assert copied < FINAL.index("ARG", "SERVICE")
 
 
 def test_each_image_serves_on_its_app_port_from_dapr_yaml() -> None:
@@ -312,7 +462,7 @@ def test_each_image_serves_on_its_app_port_from_dapr_yaml() -> None:
         DOCKERFILE,
         re.M | re.S,
     )
-    assert found and re.search(r"^WORKDIR /app$", DOCKERFILE, re.M)
+    assert found and workdir(FINAL) == PurePosixPath("/app")
     mount, script = found.groups()
     script = script.replace(mount, str(ROOT / "dapr.yaml"))
 
@@ -331,16 +481,103 @@ def test_each_image_serves_on_its_app_port_from_dapr_yaml() -> None:
     assert all(int(low) <= port <= int(high) for port in DAPR_APPS.values())
 
 
-def test_build_context_holds_what_the_dockerfile_reads() -> None:
-    lines = (ROOT / ".dockerignore").read_text().splitlines()
-    rules = [line for line in lines if line and not line.startswith("#")]
-    assert rules[0] == "*", "an allow-list keeps .data/ (secrets) and .venv/ out"
-    allowed = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
-    sources = {
-        source.split("/")[0]
-        for line in re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE, re.M)
-        for source in line.split()
-    }
-    sources.update(re.findall(r"--mount=type=bind,source=([^,\s]+)", DOCKERFILE))
-    assert sources <= allowed, f"not in the build context: {sources - allowed}"
-    assert not allowed & {".data", ".venv", ".git", ".runtime", ".env"}
+def _pattern(rule: str) -> re.Pattern[str]:
+    """A .dockerignore rule as Docker reads it (moby's patternmatcher): `**` crosses
+    folders, `*` and `?` do not."""
+    rule = os.path.normpath(rule).replace(os.sep, "/")
+    regex = ""
+    i = 0
+    while i < len(rule):
+        if rule.startswith("**/", i):
+            regex, i = regex + "(.*/)?", i + 3
+        elif rule.startswith("**", i):
+            regex, i = regex + ".*", i + 2
+        elif rule[i] == "*":
+            regex, i = regex + "[^/]*", i + 1
+        elif rule[i] == "?":
+            regex, i = regex + "[^/]", i + 1
+        else:
+            regex, i = regex + re.escape(rule[i]), i + 1
+    return re.compile(regex)
+
+
+DOCKERIGNORE = [
+    line.strip()
+    for line in (ROOT / ".dockerignore").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
+IGNORE_RULES = [(rule.startswith("!"), _pattern(rule.lstrip("!"))) for rule in DOCKERIGNORE]
+
+
+def in_context(path: str) -> bool:
+    """Whether the build context holds `path`: the last rule matching it or one of its
+    parent folders decides."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    sent = True
+    for allowed, pattern in IGNORE_RULES:
+        if any(pattern.fullmatch(prefix) for prefix in prefixes):
+            sent = allowed
+    return sent
+
+
+def build_context() -> set[str]:
+    """The files of this checkout the build context holds (skipping the folders no rule
+    lets anything out of)."""
+    exceptions = [rule[1:] for rule in DOCKERIGNORE if rule.startswith("!")]
+    found: set[str] = set()
+    for folder, dirs, files in os.walk(ROOT):
+        relative = Path(folder).relative_to(ROOT).as_posix()
+        prefix = "" if relative == "." else f"{relative}/"
+        dirs[:] = [
+            d
+            for d in dirs
+            if in_context(prefix + d)
+            or any(e.startswith((f"{prefix}{d}/", "*")) for e in exceptions)
+        ]
+        found.update(prefix + f for f in files if in_context(prefix + f))
+    return found
+
+
+def test_the_dockerignore_reading_follows_docker() -> None:
+    # The cases of Docker's documentation, and the allow-list's own shape.
+    assert _pattern("*/temp*").fullmatch("somedir/temporary.txt")
+    assert not _pattern("*/temp*").fullmatch("temp")
+    assert _pattern("**/*.go").fullmatch("a.go") and _pattern("**/*.go").fullmatch("x/y/a.go")
+    assert _pattern("temp?").fullmatch("tempa") and not _pattern("temp?").fullmatch("temp/a")
+    assert in_context("services/gateway/main.py") and not in_context("services/gateway/tests/a.py")
+    assert not in_context("README.md")
+
+
+def test_build_context_holds_what_the_dockerfile_reads_and_nothing_more() -> None:
+    assert DOCKERIGNORE[0] == "*", "an allow-list keeps .data/ (secrets) and .venv/ out"
+    context = build_context()
+    read = [s.rstrip("/") for stage in STAGES for sources, _ in stage.copies() for s in sources]
+    read += re.findall(r"--mount=type=bind,source=([^,\s]+)", DOCKERFILE)
+    # services/${SERVICE}/: each service's own.
+    read = [s.replace("${SERVICE}", app) for s in read for app in DAPR_APPS]
+    for source in read:
+        assert source in context or any(f.startswith(f"{source}/") for f in context), source
+    # Secrets, environments and what the storefront's Node stage makes for itself stay out,
+    # whether or not this checkout has them; so do tests.
+    for path in [
+        ".data/secrets.json",
+        ".data/compose/secrets.json",
+        ".env",
+        ".venv/bin/python",
+        ".runtime/bin/daprd",
+        ".git/HEAD",
+        "storefront/node_modules/vite/package.json",
+        "storefront/dist/index.html",
+        "storefront/dist/assets/index-0.js",
+        "storefront/src/format.test.ts",
+        "services/gateway/tests/test_api.py",
+        "libs/shop_dapr/__pycache__/app.cpython-311.pyc",
+    ]:
+        assert not in_context(path), path
+    # Of the storefront, exactly what the Node stage copies: its build's inputs.
+    copied = [s for sources, _ in STAGE["storefront"].copies() for s in sources]
+    storefront = {f for f in context if f.startswith("storefront/")}
+    assert storefront and all(
+        f in copied or any(s.endswith("/") and f.startswith(s) for s in copied) for f in storefront
+    ), storefront
