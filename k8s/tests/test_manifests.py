@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
+from fastapi import APIRouter
+from fastapi.routing import APIRoute, APIWebSocketRoute
+from gateway import api as gateway_api
+from gateway import events as gateway_events
+from gateway import updates as gateway_updates
+from gateway.storefront import PAGES
 from pydantic_settings import BaseSettings
+from shop_dapr.apptoken import ALWAYS_OPEN
 
 from .manifests import (
     COMPONENTS,
@@ -336,20 +343,101 @@ def test_daprd_may_read_exactly_the_secrets_the_secret_store_serves() -> None:
     assert set(role["rules"][0]["resourceNames"]) == served
 
 
-def test_only_the_gateway_and_the_websocket_route_are_exposed() -> None:
+def _route_paths(*routers: APIRouter) -> list[str]:
+    return [
+        route.path
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute | APIWebSocketRoute)
+    ]
+
+
+def _example(template: str) -> str:
+    """A request path of a route template: /orders/{order_id} -> /orders/x."""
+    return re.sub(r"\{[^}]+\}", "x", template)
+
+
+# What clients ask the gateway for: the storefront's pages and assets (mounted at /assets
+# by gateway/storefront.py), the API, its OpenAPI page, and /ws/orders.
+PUBLIC_PATHS = [
+    *map(_example, PAGES),
+    "/assets/index-0.js",
+    *map(_example, _route_paths(gateway_api.router, gateway_updates.router)),
+    "/docs",
+    "/openapi.json",
+]
+# What only the cluster asks: probes, scrapes, and deliveries from its sidecar.
+INTERNAL_PATHS = [*ALWAYS_OPEN, *map(_example, _route_paths(gateway_events.router))]
+
+
+def _ingress_backend(paths: list[Obj], request: str) -> str | None:
+    """The Service an Ingress sends `request` to: an Exact path first, else the longest
+    Prefix that matches it element by element (the Ingress API's rules)."""
+    exact = [p for p in paths if p["pathType"] == "Exact" and p["path"] == request]
+    prefixes = sorted(
+        (
+            p
+            for p in paths
+            if p["pathType"] == "Prefix"
+            and (p["path"] == "/" or f"{request}/".startswith(f"{p['path'].rstrip('/')}/"))
+        ),
+        key=lambda p: len(p["path"]),
+    )
+    matched = exact or prefixes[-1:]
+    return str(matched[0]["backend"]["service"]["name"]) if matched else None
+
+
+def test_the_ingress_sends_what_clients_ask_to_the_gateway_and_nothing_else() -> None:
     objects = render("base")
-    routes = {
-        path["path"]: path["backend"]["service"]["name"]
-        for ingress in of_kind(objects, "Ingress")
-        for rule in ingress["spec"]["rules"]
-        for path in rule["http"]["paths"]
-    }
-    assert routes == {
-        "/api": "gateway",
-        "/docs": "gateway",
-        "/openapi.json": "gateway",
-        "/ws": "notifications",
-    }
+    [ingress] = of_kind(objects, "Ingress")
+    paths = [path for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
+    assert {p["backend"]["service"]["name"] for p in paths} == {"gateway"}
+    assert {p["backend"]["service"]["port"]["name"] for p in paths} == {"http"}
+    assert "/ws/orders" in PUBLIC_PATHS and "/" in PUBLIC_PATHS
+    unrouted = [path for path in PUBLIC_PATHS if _ingress_backend(paths, path) != "gateway"]
+    assert not unrouted, f"the gateway serves these, the Ingress does not route them: {unrouted}"
+    exposed = [path for path in INTERNAL_PATHS if _ingress_backend(paths, path)]
+    assert not exposed, f"for the cluster only, yet routed: {exposed}"
+    # A client following its order on /ws/orders may wait minutes between updates.
+    annotations = ingress["metadata"]["annotations"]
+    for timeout in ("proxy-read-timeout", "proxy-send-timeout"):
+        assert int(annotations[f"nginx.ingress.kubernetes.io/{timeout}"]) >= 3600, timeout
     assert all(
         svc["spec"].get("type", "ClusterIP") == "ClusterIP" for svc in of_kind(objects, "Service")
     )
+
+
+def test_the_ingress_path_matching_follows_the_ingress_api() -> None:
+    paths = [
+        {"path": "/", "pathType": "Exact", "backend": {"service": {"name": "root"}}},
+        {"path": "/orders", "pathType": "Prefix", "backend": {"service": {"name": "orders"}}},
+        {"path": "/orders/x", "pathType": "Prefix", "backend": {"service": {"name": "one"}}},
+    ]
+    assert _ingress_backend(paths, "/") == "root"
+    assert _ingress_backend(paths, "/orders") == "orders"
+    assert _ingress_backend(paths, "/orders/") == "orders"
+    assert _ingress_backend(paths, "/orders/y") == "orders"
+    assert _ingress_backend(paths, "/orders/x/z") == "one"
+    assert _ingress_backend(paths, "/ordersx") is None
+    assert _ingress_backend(paths, "/metrics") is None
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_gateway_relays_the_websocket_to_the_notifications_app(overlay: str) -> None:
+    # To the app through its Service, not to its sidecar: a WebSocket cannot pass through
+    # Dapr service invocation.
+    objects = render(overlay)
+    deployments = dapr_deployments(objects)
+    gateway = {e["name"]: e.get("value") for e in app_container(deployments["gateway"])["env"]}
+    url = urlsplit(str(gateway["NOTIFICATIONS_URL"]))
+    name, _, domain = (url.hostname or "").partition(".")
+    assert url.scheme == "http"
+    assert domain in {"", f"{NAMESPACE}.svc.cluster.local"}, "a Service of the shop's namespace"
+    [service] = [s for s in of_kind(objects, "Service") if s["metadata"]["name"] == name]
+    notifications = deployments["notifications"]
+    pod_labels = notifications["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    [port] = [p for p in service["spec"]["ports"] if p["port"] == url.port]
+    container_ports = {p["name"]: p["containerPort"] for p in app_container(notifications)["ports"]}
+    apps = {app["appID"]: app["appPort"] for app in load(ROOT / "dapr.yaml")[0]["apps"]}
+    assert container_ports.get(port["targetPort"], port["targetPort"]) == apps["notifications"]
