@@ -75,6 +75,10 @@ function CartLines({ cart, onProblem }: { cart: CartModel; onProblem: (problem: 
 function Line({ line, currency, onProblem }: { line: CartLine; currency: string; onProblem: (p: Problem | null) => void }) {
   const { putInCart, removeFromCart, announce } = useShop();
   const [busy, setBusy] = useState(false);
+  // What the person is typing: a fresh read of the same cart must not overwrite it (a
+  // controlled input would be reset to the shop's quantity by any re-render).
+  const [draft, setDraft] = useState(String(line.quantity));
+  useEffect(() => setDraft(String(line.quantity)), [line.quantity]);
 
   const act = async (action: () => Promise<void>) => {
     setBusy(true);
@@ -118,9 +122,10 @@ function Line({ line, currency, onProblem }: { line: CartLine; currency: string;
           type="number"
           min={1}
           max={1000}
-          value={line.quantity}
+          value={draft}
           disabled={busy}
           aria-label={`Quantity of ${line.name}`}
+          onInput={(event) => setDraft(event.currentTarget.value)}
           onChange={(event) => setQuantity(event.currentTarget.value)}
         />
       </td>
