@@ -39,6 +39,6 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Fa
         wire=wire,
         needs=["state"],
         dapr=dapr,
-        # Browsers open the WebSocket directly (Dapr cannot carry one).
-        also_open=("/ws",),
+        # /ws/orders is reached by the gateway's relay, not through the sidecar (Dapr
+        # cannot carry a WebSocket); the app token guards HTTP routes only, so it is open.
     )
