@@ -12,6 +12,7 @@ arguments apart from the message they format and its stack are never written: wh
 line carries is the list above."""
 
 import logging
+import re
 from datetime import UTC, datetime
 
 import structlog
@@ -57,6 +58,18 @@ def _exc_as_exc(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+# uvicorn logs each WebSocket it accepts with its whole path, and /ws/orders carries the
+# buyer's access token in its query (browsers cannot set headers on a WebSocket).
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]+")
+
+
+def _redact_tokens(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    message = event_dict.get("message")
+    if isinstance(message, str) and "token=" in message:
+        event_dict["message"] = _TOKEN_IN_QUERY.sub(r"\1[redacted]", message)
+    return event_dict
+
+
 def _in_line_order(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     line = {field: event_dict.pop(field) for field in FIELDS if field in event_dict}
     exc = event_dict.pop("exc", None)
@@ -81,6 +94,7 @@ class JsonFormatter(structlog.stdlib.ProcessorFormatter):
             add_service,
             structlog.stdlib.add_logger_name,
             structlog.processors.EventRenamer("message"),
+            _redact_tokens,
             _add_trace_ids,
             merge_contextvars,
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,

@@ -61,5 +61,10 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Fa
     )
     serve_storefront(app, settings.storefront_dir)
     app.title, app.version = "shop", "1.0.0"
-    app.description = "The shop's public API. Every route forwards to a service through Dapr."
+    app.description = (
+        "The shop's public API. Every route forwards to a service through Dapr. Live order "
+        "statuses: the WebSocket `/ws/orders?token=<access token>`, one JSON message "
+        '`{"order_id", "status", "total_cents", "currency"}` per change of any of your orders; '
+        "a refused token closes it with 1008. The storefront is served at `/`."
+    )
     return app

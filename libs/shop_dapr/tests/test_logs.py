@@ -37,6 +37,18 @@ def test_a_record_is_one_json_line_with_the_service() -> None:
     assert line["time"] == made
 
 
+def test_an_access_token_in_a_websocket_path_is_never_written() -> None:
+    # uvicorn's own line for an accepted WebSocket (its format, its arguments).
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, "f.py", 1, '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", "/ws/orders?token=eyJhbGciOi.eyJzdWIi.sig&x=1"), None,
+    )  # fmt: skip
+    line = json.loads(JsonFormatter("gateway").format(record))
+    assert (
+        line["message"] == '127.0.0.1:5000 - "WebSocket /ws/orders?token=[redacted]&x=1" [accepted]'
+    )
+
+
 def test_a_traceback_stays_inside_the_line() -> None:
     try:
         raise ValueError("boom")
