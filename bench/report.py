@@ -67,6 +67,14 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     for page, seen in result.get("price_change", {}).get("seen_ms", {}).items():
         goal(f"price change seen on the cached {page}: p99", seen["p99"], 1000, "ms", False)
     catalog_scale_targets(result.get("catalog_scale"), goal)
+    if front := result.get("storefront"):
+        usable = front["cold"]["usable_ms"]
+        for key, name in (("p50", "median"), ("p95", "p95")):
+            goal(f"storefront first page usable, cold: {name}", usable[key],
+                 front["target_ms"], "ms", False)  # fmt: skip
+        assets = front["assets"]
+        goal("storefront JS + CSS, gzipped", assets["total_gzip_kb"], assets["budget_gzip_kb"],
+             "kB", False)  # fmt: skip
     checkout_targets(result, goal, rows)
     events_limit = 50 if result["profile"] == "redis" else 100
     for case in ("one_subscriber", "fanout_to_three"):
@@ -152,6 +160,74 @@ def price_change_section(result: dict[str, Any]) -> str:
     )
 
 
+STOREFRONT_HEADER = ["load", "first byte p50", "DOMContentLoaded p50", "load p50", "usable p50",
+                     "usable p95", "usable max", "transferred kB", "fetched"]  # fmt: skip
+
+
+def storefront_section(result: dict[str, Any]) -> str:
+    """The first page's loads, its target with the phases of the loads at the median and
+    at p95 (what a miss is made of), and the built assets against their budget."""
+    front = result.get("storefront")
+    if not front:
+        return ""
+    rows = []
+    for kind in ("cold", "warm", "bare"):
+        f = front[kind]
+        usable = f.get("usable_ms")
+        rows.append([kind, *(f"{f[k]['p50']:.0f}" for k in
+                             ("response_start_ms", "dom_content_loaded_ms", "load_ms")),
+                     f"**{usable['p50']:.0f}**" if usable else "n/a",
+                     *((f"{usable[k]:.0f}" for k in ("p95", "max")) if usable else ("n/a",) * 2),
+                     f"{f['transfer_kb']:.1f}", f["fetched"]])  # fmt: skip
+    target, p95 = front["target_ms"], front["cold"]["usable_ms"]["p95"]
+    verdict = (
+        f"**met**: usable p95 {p95:.0f} ms"
+        if p95 <= target
+        else f"**missed**: usable p95 {p95:.0f} ms, {p95 - target:.0f} ms over"
+    )
+    ratio = front["ratio_to_bare"]
+    assets = front["assets"]
+    budget = assets["budget_gzip_kb"]
+    return "".join(
+        [
+            "\n## Storefront\n\nThe storefront's first page (`/`, the catalog) in Debian's "
+            "chromium, headless, beside the shop on this machine (bench/storefront.py), "
+            f"{front['loads']} loads of each kind, by the browser's own navigation timing: "
+            "milliseconds from the start of each navigation. Usable: the catalog's "
+            "`shop:catalog-ready` mark, once the first page of products is drawn. `cold`: a "
+            "fresh browser context (empty cache); `warm`: a second page in the same context "
+            "(the assets from its cache); `bare`, the baseline: the same page with JavaScript "
+            "off (its HTML and stylesheet only).\n\n",
+            table(STOREFRONT_HEADER, rows),
+            f"\nUsable against the bare page's load (medians): cold {ratio['cold']:.2f}x, "
+            f"warm {ratio['warm']:.2f}x: what the app's JavaScript (fetched, run, calling the "
+            "API, drawing the products) adds above the page itself.\n\n"
+            f"Target, usable within {target:g} ms cold: {verdict}. "
+            + "; ".join(
+                f"{name} load: {_phases(front['cold_at'][key])}"
+                for key, name in (("p50", "The median"), ("p95", "the p95"))
+            )
+            + ".\n\n",
+            f"Built assets (storefront/dist/assets), kB: JavaScript {assets['js']['raw_kb']:.1f} "
+            f"raw, {assets['js']['gzip_kb']:.1f} gzipped ({assets['js']['files']} file(s)); CSS "
+            f"{assets['css']['raw_kb']:.1f} raw, {assets['css']['gzip_kb']:.1f} gzipped; "
+            f"together {assets['total_gzip_kb']:.1f} kB gzipped against a budget of {budget:g} "
+            f"kB ({'within' if assets['total_gzip_kb'] <= budget else '**over**'}). The gateway "
+            "sends them uncompressed: a cold load transfers the raw size.\n",
+        ]
+    )
+
+
+def _phases(load: dict[str, float]) -> str:
+    """A load's usable time as the sum of its phases."""
+    first, ready = load["response_start_ms"], load["dom_content_loaded_ms"]
+    usable = load["usable_ms"]
+    return (
+        f"{usable:.0f} ms = first byte {first:.0f} ms + page parsed, script fetched and run "
+        f"{ready - first:.0f} ms + products fetched and drawn {usable - ready:.0f} ms"
+    )
+
+
 # --- pages ----------------------------------------------------------------------------
 
 
@@ -199,7 +275,8 @@ def profile_page(result: dict[str, Any]) -> str:
               f"{t['p99_ratio']:.2f}x"] for t in result["sidecar_tax"]],
         ),
     ]  # fmt: skip
-    parts += [price_change_section(result), catalog_scale_section(result)]
+    parts += [price_change_section(result), storefront_section(result)]
+    parts.append(catalog_scale_section(result))
     parts += [checkout_section(result), checkout_styles_section(result)]
     parts += [
         "\n## Events\n\nPublish to handled, at a fixed rate. `direct`: POSTed to the "
@@ -252,6 +329,9 @@ def checkout_targets(
     goal("checkout: highest rate with p99 < 1 s", sustained, 60 if redis else 40, "/s", True)
 
 
+STOREFRONT_MISSING = "\nThe storefront was not measured in this run (before bench/storefront.py).\n"
+
+
 def write_readme(out: Path) -> None:
     results = {p.stem: json.loads(p.read_text()) for p in sorted(out.glob("*.json"))}
     parts = [
@@ -263,7 +343,12 @@ def write_readme(out: Path) -> None:
         "Load comes from wrk (compiled; its CPU share is in the tables) or, for checkouts, "
         "which need a token per buyer, from an asyncio client whose CPU is reported too. "
         "Tracing is sampled at 0 in the benchmark and the gateway's rate limit is lifted; "
-        "browse is measured through the gateway's cache (as shipped) and without it.\n\n",
+        "browse is measured through the gateway's cache (as shipped) and without it. "
+        "The storefront's first page is timed by the browser's own navigation timing "
+        "(Debian's chromium, headless, bench/storefront.py): usable is the catalog's "
+        "`shop:catalog-ready` mark, cold (a fresh browser context) and warm (its assets "
+        "cached), beside the baseline of the same page with JavaScript off; its built "
+        "JavaScript and CSS are weighed gzipped against their budget.\n\n",
         "Where the time goes, and what these numbers changed: [analysis.md](./analysis.md).\n",
     ]
     for profile, result in results.items():
@@ -273,6 +358,7 @@ def write_readme(out: Path) -> None:
             f"{result['date']}, commit `{result['commit']}`; {m['cpu']}, {m['cores']} cores, "
             f"{m['memory_gib']} GiB.{' **Smoke run.**' if result['smoke'] else ''}\n\n",
             targets_table(targets(result)),
+            "" if result.get("storefront") else STOREFRONT_MISSING,
             checkout_styles_line(result),
             f"\n![browse, {profile}](./{profile}-browse.png)\n",
         ]

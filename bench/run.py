@@ -4,7 +4,8 @@
 
 Starts the backing services, times `make run` until ready, then starts the shop as
 bench/shop.py describes and runs browse, the checkout sweep (open loop, bench/checkout.py),
-price changes through the gateway's cache (bench/freshness.py), events, the checkout in
+price changes through the gateway's cache (bench/freshness.py), the storefront's first
+page in Debian's chromium (bench/storefront.py), events, the checkout in
 both of orders' styles with a crash of orders in each (bench/checkout_styles.py), and the
 catalog at 100,000 products (bench/catalog_scale.py), sampling every process's memory
 during browse and the checkout sweep.
@@ -35,7 +36,9 @@ from bench.events import run_events
 from bench.footprint import PeakMemory, resident_mb, time_make_run
 from bench.freshness import run_freshness
 from bench.shop import BenchShop
+from bench.storefront import require_built, run_storefront
 from bench.wrk import wrk_binary
+from tests.browser import chromium_path
 from tests.system.launcher import DAPRD, PROFILES, ROOT
 
 
@@ -59,13 +62,15 @@ class Plan:
     crash_rate: float
     crash_seconds: float
     kill_after: float
+    # The storefront's first page: cold loads (each with a warm one) and bare ones.
+    storefront_loads: int
 
 
 FULL = Plan(
     [1, 8, 32, 64], 6, [10, 20, 30, 40, 60, 80], 15, 1000, 100, True, 20, 100_000,
-    [10, 20, 30], 15, 10, 6, 2,
+    [10, 20, 30], 15, 10, 6, 2, 20,
 )  # fmt: skip
-SMOKE = Plan([1, 4], 1, [2, 4], 2, 10, 20, False, 2, 300, [2], 2, 2, 2, 1)
+SMOKE = Plan([1, 4], 1, [2, 4], 2, 10, 20, False, 2, 300, [2], 2, 2, 2, 1, 2)
 
 
 def main() -> None:
@@ -78,6 +83,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     plan = SMOKE if args.smoke else FULL
     wrk_binary()
+    # Before minutes of measuring: the storefront scenario needs both.
+    require_built()
+    chromium_path()
     subprocess.run([ROOT / "tools" / "infra.sh", "up", args.profile], check=True)
     started = time.monotonic()
     result = measure(args.profile, plan)
@@ -105,6 +113,7 @@ def measure(profile: str, plan: Plan) -> dict[str, Any]:
             "catalog-admin-token"
         ]
         freshness = run_freshness(shop, admin_token, plan.price_changes)
+        storefront = run_storefront(shop, plan.storefront_loads)
         events = run_events(shop, plan.events, plan.events_rate)
         # It restarts orders (into each style, and back to the default at the end).
         styles = run_checkout_styles(
@@ -128,6 +137,7 @@ def measure(profile: str, plan: Plan) -> dict[str, Any]:
         "checkout": checkout,
         "checkout_styles": styles,
         "price_change": freshness,
+        "storefront": storefront,
         "catalog_scale": catalog,
         "events": events,
         "memory_mb": {"idle": idle, "peak_under_load": peak.peak},
