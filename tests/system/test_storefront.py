@@ -106,9 +106,10 @@ def test_a_whole_journey(page: Page, admin: Any) -> None:
     """Sign up, search, add two products, change a quantity, check out, see `paid`
     arrive over the WebSocket without a reload, find the order in the history."""
     word = f"j{tokens.token_hex(3)}"
-    admin(f"{word}-kettle", name=f"Kettle {word}", category="kitchen", price_cents=3900,
+    # Their own category: other tests read the seed's kitchen, sorted by price.
+    admin(f"{word}-kettle", name=f"Kettle {word}", category="tea", price_cents=3900,
           stock=5, description="Whistles when the water boils.")  # fmt: skip
-    admin(f"{word}-cups", name=f"Tea cups {word}", category="kitchen", price_cents=1800,
+    admin(f"{word}-cups", name=f"Tea cups {word}", category="tea", price_cents=1800,
           stock=10, description="A pair of porcelain cups.")  # fmt: skip
     frames: list[str] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(str(frame))))
