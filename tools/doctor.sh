@@ -24,6 +24,7 @@ if command -v mvn >/dev/null; then ok mvn "$(first_line mvn -v | sed 's/\x1b\[[0
 if command -v python3.11 >/dev/null || python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
   ok python "$(first_line python3 --version)"
 else bad python "install Python 3.11"; fi
+if command -v node >/dev/null; then ok node "$(node --version) (the storefront's build needs >= 20.19)"; else bad node "install Node.js >= 20.19 (apt install nodejs npm, or https://nodejs.org)"; fi
 for cmd in curl ss openssl; do
   if command -v "$cmd" >/dev/null; then ok "$cmd" "$(command -v "$cmd")"; else bad "$cmd" "apt install $([[ $cmd == ss ]] && echo iproute2 || echo "$cmd")"; fi
 done
@@ -32,6 +33,9 @@ echo "packages (installed by tools/infra.sh when missing, as root)"
 if command -v redis-server >/dev/null; then ok redis-server "$(first_line redis-server --version)"; else bad redis-server "make infra-up PROFILE=redis (or apt install redis-server)"; fi
 if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then ok postgresql "$(ls -d /usr/lib/postgresql/*/ | xargs -n1 basename | tr '\n' ' ')"; else bad postgresql "make infra-up PROFILE=kafka-postgres (or apt install postgresql)"; fi
 if [[ -f "$RUNTIME_DIR/kafka-$KAFKA_VERSION/libs/kafka_2.13-$KAFKA_VERSION.jar" ]]; then ok kafka "$KAFKA_VERSION ($RUNTIME_DIR/kafka-$KAFKA_VERSION)"; else bad kafka "make infra-up PROFILE=kafka-postgres (fetches $KAFKA_VERSION from Maven Central)"; fi
+
+if command -v chromium >/dev/null; then ok chromium "$(chromium --version 2>/dev/null | head -1)"; else bad chromium "make browser (apt install chromium), for the browser tests"; fi
+if [[ -f "$ROOT/storefront/dist/index.html" ]]; then ok storefront "built ($ROOT/storefront/dist)"; else bad storefront "make storefront"; fi
 
 echo "dapr runtime (pinned: runtime $DAPR_RUNTIME_VERSION, CLI $DAPR_CLI_VERSION)"
 for b in daprd placement scheduler sentry dapr; do
