@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 UNAVAILABLE = "order updates are unavailable: try again shortly"
+# Close codes that only report a close and may not be sent in one (RFC 6455, 7.4.1).
+_NOT_SENDABLE = {1004, 1005, 1006, 1015}
 
 
 class OrderUpdatesRelay:
@@ -60,7 +62,10 @@ async def _forward(upstream: aiohttp.ClientWebSocketResponse, client: WebSocket)
         if message.type == aiohttp.WSMsgType.TEXT:
             await client.send_text(message.data)
         elif message.type == aiohttp.WSMsgType.CLOSE:
-            return message.data, message.extra or ""
+            code = message.data
+            if code in _NOT_SENDABLE or not 1000 <= code < 5000:
+                return status.WS_1013_TRY_AGAIN_LATER, UNAVAILABLE
+            return code, message.extra or ""
         elif message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
             return status.WS_1013_TRY_AGAIN_LATER, UNAVAILABLE
 

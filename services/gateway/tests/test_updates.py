@@ -5,7 +5,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import cast
 
+import aiohttp
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -16,7 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.main import create_app
 from gateway.settings import Settings
-from gateway.updates import UNAVAILABLE
+from gateway.updates import UNAVAILABLE, _forward
 
 UPDATES = ['{"order_id":"o1","status":"pending"}', '{"order_id":"o1","status":"paid"}']
 
@@ -87,3 +89,19 @@ def test_notifications_unreachable_closes_with_try_again_later() -> None:
         ws.receive_text()
     assert closed.value.code == 1013
     assert closed.value.reason == UNAVAILABLE
+
+
+class ClosingWithout:
+    """An upstream whose close frame carries a code that may not be sent on."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+    async def receive(self) -> aiohttp.WSMessage:
+        return aiohttp.WSMessage(aiohttp.WSMsgType.CLOSE, self.code, "")
+
+
+@pytest.mark.parametrize("code", [1005, 1006, 999])
+async def test_a_close_code_that_cannot_be_sent_on_becomes_try_again_later(code: int) -> None:
+    upstream = cast(aiohttp.ClientWebSocketResponse, ClosingWithout(code))
+    assert await _forward(upstream, cast(WebSocket, None)) == (1013, UNAVAILABLE)
