@@ -179,11 +179,36 @@ def test_a_whole_journey(page: Page, admin: Any) -> None:
     accessible(page, "order history")
 
 
+def test_paging_through_a_category(page: Page, admin: Any) -> None:
+    category = f"page-{tokens.token_hex(3)}"
+    for n in range(14):  # a page holds 12
+        admin(f"{category}-{n:02}", name=f"Plate {n:02} {category}", category=category)
+    page.goto(f"/?category={category}")
+    expect(page.get_by_text("14 products")).to_be_visible()
+    expect(page.get_by_text("Page 1 of 2")).to_be_visible()
+    expect(page.get_by_role("listitem")).to_have_count(12)
+    page.get_by_role("button", name="Next page").click()
+    expect(page.get_by_text("Page 2 of 2")).to_be_visible()
+    expect(page.get_by_role("listitem")).to_have_count(2)
+    assert page.url.endswith(f"?category={category}&page=2"), page.url
+    page.go_back()
+    expect(page.get_by_text("Page 1 of 2")).to_be_visible()
+    page.goto("/products/no-such-product")
+    expect(page.get_by_role("alert")).to_contain_text("Product 'no-such-product' not found.")
+    accessible(page, "product not found")
+
+
 def test_a_declined_card_is_said_in_words(page: Page, gateway: Sidecar, admin: Any) -> None:
     product_id = f"declined-{tokens.token_hex(3)}"
     admin(product_id, name=f"Tray {product_id}", price_cents=2200)
+    admin(f"{product_id}-x", name=f"Spare {product_id}", price_cents=900)
     sign_in(page, Shopper(gateway.app_url).register_and_log_in())
     add_from_product_page(page, product_id, f"Tray {product_id}")
+    add_from_product_page(page, f"{product_id}-x", f"Spare {product_id}")
+    page.goto("/cart")
+    page.get_by_role("button", name=f"Remove Spare {product_id}").click()
+    expect(page.get_by_role("link", name="Cart, 1 item")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=f"Spare {product_id}")).to_have_count(0)
     page.goto("/checkout")
     pay(page, "4000 0000 0000 0002")
     order_status(page).to_have_text("cancelled", timeout=WAIT_MS)
