@@ -39,7 +39,7 @@ chaos: runtime deps           ## the chaos suite on PROFILE and STYLE, written t
 lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy libs services tests tools/tests k8s/tests observability bench
+	.venv/bin/mypy libs services tests tools/contracts.py tools/tests k8s/tests observability bench
 
 bench: runtime deps storefront browser ## the benchmarks on PROFILE, written to docs/benchmarks/ (~17 min)
 	.venv/bin/python -m bench.run --profile $(PROFILE)

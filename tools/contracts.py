@@ -1,0 +1,657 @@
+"""Writes the shop's event contracts for consumers in any language, from the sources of
+truth: the pydantic models of libs/shop_contracts, the pubsub components'
+publishingScopes (who publishes which topic) and components/common/subscriptions.yaml
+(who receives it, at which route, and where it goes when given up):
+
+- contracts/events/<topic>.schema.json: a JSON Schema (draft 2020-12) per event topic;
+- contracts/asyncapi.yaml: an AsyncAPI 3.0.0 document of every topic, dead-letter
+  topics included, with its publishers and subscribers;
+- docs/contracts.md: the same, for people.
+
+    .venv/bin/python -m tools.contracts           # (re)write them
+    .venv/bin/python -m tools.contracts --check   # exit 1, naming each stale file
+
+A test (tools/tests/test_contracts.py) keeps the files in step with this script. Every
+topic an app may publish must have exactly one schema: an event topic its model (EVENTS
+below), a dead-letter topic the one of the topic it gives up on; anything else stops the
+script with an error that says what is missing."""
+
+import argparse
+import json
+import sys
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+ROOT = Path(__file__).resolve().parents[1]
+# As a script or `python -m tools.contracts`, libs/ is not importable by itself (pytest
+# adds it, pyproject.toml's pythonpath).
+if str(ROOT / "libs") not in sys.path:
+    sys.path.insert(0, str(ROOT / "libs"))
+
+import yaml  # noqa: E402
+from pydantic import BaseModel  # noqa: E402
+from shop_contracts import catalog, orders, payments  # noqa: E402
+from shop_dapr.cloudevents import CloudEvent  # noqa: E402
+from shop_dapr.health import READINESS_TOPIC  # noqa: E402
+
+COMMAND = ".venv/bin/python -m tools.contracts"
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+ID_BASE = "https://shop.example/contracts/"
+EVENTS_DIR = Path("contracts/events")
+ASYNCAPI = Path("contracts/asyncapi.yaml")
+DOCS = Path("docs/contracts.md")
+SUBSCRIPTIONS = Path("components/common/subscriptions.yaml")
+# Dapr's CloudEvent type when the publisher names none (the readiness probe does not).
+DAPR_DEFAULT_TYPE = "com.dapr.event.sent"
+
+
+class ContractError(Exception):
+    """The sources disagree, or a published topic has no schema."""
+
+
+class ReadinessProbe(BaseModel):
+    """The broker probe's body, always `{"probe": true}` (shop_dapr.health sends bytes)."""
+
+    probe: Literal[True]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event topic: the model of its CloudEvent's `data`, the CloudEvent type its
+    publisher sets, what it means, and an example built with the model."""
+
+    topic: str
+    cloudevent_type: str
+    model: type[BaseModel]
+    summary: str
+    example: BaseModel
+
+    @property
+    def schema_path(self) -> Path:
+        return EVENTS_DIR / f"{self.topic}.schema.json"
+
+    @property
+    def schema_id(self) -> str:
+        return ID_BASE + f"events/{self.topic}.schema.json"
+
+
+_LINES = [
+    orders.OrderLine(
+        product_id="teapot", name="Cast iron teapot", quantity=1, unit_price_cents=4900
+    ),
+    orders.OrderLine(product_id="tea-cups", name="Tea cups", quantity=2, unit_price_cents=1250),
+]
+_ORDER: dict[str, Any] = {
+    "order_id": "5277557e2f0a4c9b",
+    "user_id": "1d4bfc1b9c2e4f6a",
+    "email": "ada@example.com",
+    "lines": _LINES,
+    "total_cents": 7400,
+    "currency": "EUR",
+}
+
+# Each topic the shop publishes, with the model its publisher sends (found at each
+# `publish(` call: services/catalog/service.py, services/orders/service.py,
+# services/payments/service.py; the probe in libs/shop_dapr/health.py).
+EVENTS: tuple[Event, ...] = (
+    Event(
+        catalog.PRODUCT_CHANGED_TOPIC,
+        catalog.PRODUCT_CHANGED_TYPE,
+        catalog.ProductChanged,
+        "A product was written or deleted (`change`: `upserted` or `deleted`). Catalog "
+        "publishes it after the write, not atomically with it: a lost event only leaves a "
+        "cached page stale until its TTL.",
+        catalog.ProductChanged(product_id="teapot", change="upserted"),
+    ),
+    Event(
+        orders.ORDER_CREATED_TOPIC,
+        orders.ORDER_CREATED_TYPE,
+        orders.OrderCreated,
+        "An order was saved `pending`, its stock reserved. Orders publishes it right after "
+        "saving the order, and its sweeper again until the order is paid or cancelled: "
+        "consumers see repeats, under the same CloudEvent id (`<order_id>.created`). With "
+        "`charge_on_event` false (the workflow checkout) payments does not charge on it, "
+        "and `payment_token` is null.",
+        orders.OrderCreated(
+            **_ORDER,
+            payment_token="4242424242424242",  # noqa: S106 (the test card)
+            created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+        ),
+    ),
+    Event(
+        orders.ORDER_STATUS_TOPIC,
+        orders.ORDER_STATUS_TYPE,
+        orders.OrderStatusChanged,
+        "An order reached its final status, `paid` or `cancelled` (`reason` says why it was "
+        "cancelled). Orders announces it on every delivery of the payment's outcome, and "
+        "its sweeper again, under the CloudEvent id `<order_id>.<status>`.",
+        orders.OrderStatusChanged(
+            **_ORDER, status=orders.OrderStatus.CANCELLED, reason="card_declined"
+        ),
+    ),
+    Event(
+        payments.PAYMENT_SUCCEEDED_TOPIC,
+        payments.PAYMENT_SUCCEEDED_TYPE,
+        payments.PaymentSucceeded,
+        "An order's charge succeeded. A consumer checks it against payments "
+        "(`GET /payments/{order_id}`) before acting on it, as orders does.",
+        payments.PaymentSucceeded(
+            order_id="5277557e2f0a4c9b", payment_id="pay_8c1e", amount_cents=7400, currency="EUR"
+        ),
+    ),
+    Event(
+        payments.PAYMENT_FAILED_TOPIC,
+        payments.PAYMENT_FAILED_TYPE,
+        payments.PaymentFailed,
+        "An order's charge was declined or never confirmed (`reason`, e.g. `card_declined`); "
+        "`payment_id` is null. A consumer checks it against payments "
+        "(`GET /payments/{order_id}`) before acting on it, as orders does.",
+        payments.PaymentFailed(
+            order_id="5277557e2f0a4c9b", payment_id=None, reason="card_declined"
+        ),
+    ),
+    Event(
+        READINESS_TOPIC,
+        DAPR_DEFAULT_TYPE,
+        ReadinessProbe,
+        "Every app's `/readyz` reaches the broker by publishing here, with a 60-second TTL "
+        "(libs/shop_dapr/health.py).",
+        ReadinessProbe(probe=True),
+    ),
+)
+
+
+# --- the sources ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    name: str
+    app: str
+    topic: str
+    routes: tuple[str, ...]
+    dead_letter_topic: str
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the component files say: app -> the topics it may publish (the same in every
+    profile), and the declarative subscriptions, in file order."""
+
+    publishing_scopes: dict[str, tuple[str, ...]]
+    subscriptions: tuple[Subscription, ...]
+
+
+def parse_publishing_scopes(component: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """app -> topics, parsed as daprd does (pkg/scopes/scopes.go): spaces dropped."""
+    values = [m["value"] for m in component["spec"]["metadata"] if m["name"] == "publishingScopes"]
+    if len(values) != 1:
+        raise ContractError("a pubsub component without one publishingScopes entry")
+    scopes: dict[str, tuple[str, ...]] = {}
+    for entry in values[0].replace(" ", "").split(";"):
+        app, _, topics = entry.partition("=")
+        if app:
+            scopes[app] = tuple(topic for topic in topics.split(",") if topic)
+    return scopes
+
+
+def parse_subscription(doc: dict[str, Any]) -> Subscription:
+    name = doc["metadata"]["name"]
+    spec = doc["spec"]
+    if len(doc.get("scopes") or []) != 1:
+        raise ContractError(f"subscription {name} is not scoped to exactly one app")
+    if not spec.get("deadLetterTopic"):
+        raise ContractError(f"subscription {name} names no deadLetterTopic")
+    declared = spec["routes"]
+    routes = (declared["default"], *(rule["path"] for rule in declared.get("rules", [])))
+    return Subscription(name, doc["scopes"][0], spec["topic"], routes, spec["deadLetterTopic"])
+
+
+def read_sources(root: Path = ROOT) -> Sources:
+    by_profile = {
+        path.parent.name: parse_publishing_scopes(yaml.safe_load(path.read_text()))
+        for path in sorted((root / "components").glob("*/pubsub.yaml"))
+    }
+    if not by_profile:
+        raise ContractError("no components/<profile>/pubsub.yaml")
+    (first, scopes), *others = by_profile.items()
+    for profile, other in others:
+        if {app: set(t) for app, t in other.items()} != {app: set(t) for app, t in scopes.items()}:
+            raise ContractError(f"publishingScopes differ between {first} and {profile}")
+    docs = yaml.safe_load_all((root / SUBSCRIPTIONS).read_text())
+    subscriptions = tuple(parse_subscription(doc) for doc in docs if doc)
+    return Sources(scopes, subscriptions)
+
+
+# --- the channels: one per topic ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Channel:
+    topic: str
+    event: Event
+    publishers: tuple[str, ...]
+    subscriptions: tuple[Subscription, ...]
+    # For a dead-letter topic: the subscription that gives messages up into it.
+    dead_letter_of: Subscription | None = None
+
+
+def channels(sources: Sources, events: Sequence[Event] = EVENTS) -> list[Channel]:
+    """Every topic any app may publish, each with its one event: an event topic, then the
+    dead-letter topics of its subscriptions. Raises ContractError for a published topic
+    without a schema, a subscription to one, or a topic with two."""
+    by_topic: dict[str, Event] = {}
+    for event in events:
+        if event.topic in by_topic:
+            raise ContractError(f"two models for {event.topic}")
+        by_topic[event.topic] = event
+    dead_letters: dict[str, Subscription] = {}
+    for subscription in sources.subscriptions:
+        topic = subscription.dead_letter_topic
+        if topic in by_topic or topic in dead_letters:
+            raise ContractError(f"{topic} would have two schemas: it is a dead-letter topic")
+        dead_letters[topic] = subscription
+    for subscription in sources.subscriptions:
+        if subscription.topic in dead_letters:
+            topic = dead_letters[subscription.topic].topic
+        else:
+            topic = subscription.topic
+        if topic not in by_topic:
+            raise ContractError(
+                f"subscription {subscription.name} receives {subscription.topic}, which has "
+                "no schema: add its model to EVENTS in tools/contracts.py"
+            )
+
+    def publishers(topic: str) -> tuple[str, ...]:
+        return tuple(app for app, topics in sources.publishing_scopes.items() if topic in topics)
+
+    published = {topic for topics in sources.publishing_scopes.values() for topic in topics}
+    without = sorted(published - set(by_topic) - set(dead_letters))
+    if without:
+        raise ContractError(
+            f"published without a schema: {', '.join(without)} (publishingScopes); add the "
+            "model of each to EVENTS in tools/contracts.py"
+        )
+    unpublished = sorted(set(by_topic) - published)
+    if unpublished:
+        raise ContractError(f"no app may publish {', '.join(unpublished)} (publishingScopes)")
+
+    result: list[Channel] = []
+    for topic in sorted(by_topic):
+        receivers = tuple(s for s in sources.subscriptions if s.topic == topic)
+        result.append(Channel(topic, by_topic[topic], publishers(topic), receivers))
+        for subscription in receivers:
+            dead = subscription.dead_letter_topic
+            readers = tuple(s for s in sources.subscriptions if s.topic == dead)
+            result.append(Channel(dead, by_topic[topic], publishers(dead), readers, subscription))
+    unplaced = sorted(set(dead_letters) - {channel.topic for channel in result})
+    if unplaced:
+        raise ContractError(f"dead-letter topics of dead-letter topics: {', '.join(unplaced)}")
+    return result
+
+
+# --- JSON Schema --------------------------------------------------------------------
+
+
+def event_schema(event: Event) -> dict[str, Any]:
+    # Serialization mode: the schema of what the publisher sends (model_dump_json, in
+    # libs/shop_dapr/pubsub.py), which is what a consumer receives. For these models it
+    # equals the validation schema; fields with a default stay optional, as they are for
+    # the Python consumers, which parse the same model.
+    generated = event.model.model_json_schema(mode="serialization")
+    description = generated.pop("description", None) or event.summary
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": event.schema_id,
+        "title": generated.pop("title"),
+        "description": description,
+        **generated,
+    }
+
+
+def envelope_schema() -> dict[str, Any]:
+    """The CloudEvent attributes a subscriber of the shop requires, from the envelope
+    model every Python consumer parses (libs/shop_dapr/cloudevents.py), without `data`."""
+    generated = CloudEvent[ReadinessProbe].model_json_schema(mode="validation")
+    generated["properties"].pop("data")
+    generated["required"] = [name for name in generated["required"] if name != "data"]
+    generated.pop("$defs", None)
+    generated.pop("title")
+    description = (
+        "Dapr delivers every event as a CloudEvent 1.0 in structured mode: one JSON object "
+        "whose `data` is the payload of the channel's message and whose other members are "
+        "these attributes (they are not transport headers). The publisher's sidecar wraps "
+        "the payload and sets `id` (a stable one when the publisher names it), `source` "
+        "(its app id), `type` (the message's), `topic` and `pubsubname`, "
+        "`datacontenttype` (application/json) and the trace context."
+    )
+    return {"title": "CloudEvent", "description": description, **generated}
+
+
+def json_text(content: Any) -> str:
+    # Insertion order (the model's field order) is stable for a given pydantic version.
+    return json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- AsyncAPI -----------------------------------------------------------------------
+
+
+def _message_id(event: Event) -> str:
+    return event.model.__name__
+
+
+def _channel(channel: Channel) -> dict[str, Any]:
+    event = channel.event
+    ref = {"$ref": f"#/components/messages/{_message_id(event)}"}
+    if channel.dead_letter_of is None:
+        return {
+            "address": channel.topic,
+            "title": channel.topic,
+            "description": event.summary,
+            "messages": {_message_id(event): ref},
+        }
+    subscription = channel.dead_letter_of
+    return {
+        "address": channel.topic,
+        "title": channel.topic,
+        "description": (
+            f"Dead-letter topic of subscription `{subscription.name}`: where the "
+            f"{subscription.app} sidecar moves a message of `{subscription.topic}` that "
+            f"{subscription.app} gave up on (answered DROP, or failed past its retries). "
+            "It is the CloudEvent as it arrived, so it may not validate against the schema: "
+            "a message that did not parse is dropped at once."
+        ),
+        "messages": {_message_id(event): ref},
+        "x-dead-letter-of": {
+            "channel": {"$ref": f"#/channels/{subscription.topic}"},
+            "subscription": subscription.name,
+            "app": subscription.app,
+        },
+    }
+
+
+def _operations(channel: Channel) -> dict[str, Any]:
+    def message() -> list[dict[str, str]]:  # a list each, or YAML writes anchors
+        return [{"$ref": f"#/channels/{channel.topic}/messages/{_message_id(channel.event)}"}]
+
+    operations: dict[str, Any] = {}
+    for app in channel.publishers:
+        if channel.dead_letter_of is None:
+            summary = f"{app} publishes {channel.topic}."
+        else:
+            given_up = channel.dead_letter_of.topic
+            summary = f"the {app} sidecar moves here a message of {given_up} that {app} gave up."
+        operations[f"{app}.sends.{channel.topic}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel.topic}"},
+            "summary": summary,
+            "messages": message(),
+            "x-dapr-app-id": app,
+        }
+    for subscription in channel.subscriptions:
+        routes = ", ".join(f"POST {route}" for route in subscription.routes)
+        operations[f"{subscription.app}.receives.{channel.topic}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{channel.topic}"},
+            "summary": f"{subscription.app} receives {channel.topic} at {routes}.",
+            "messages": message(),
+            "x-dapr-app-id": subscription.app,
+            "x-dapr-subscription": subscription.name,
+            "x-dapr-routes": list(subscription.routes),
+            "x-dead-letter-channel": {"$ref": f"#/channels/{subscription.dead_letter_topic}"},
+        }
+    return operations
+
+
+def asyncapi(all_channels: Sequence[Channel], version: str) -> dict[str, Any]:
+    events = sorted({c.event.topic: c.event for c in all_channels}.values(), key=_message_id)
+    operations: dict[str, Any] = {}
+    for channel in all_channels:
+        operations.update(_operations(channel))
+    return {
+        "asyncapi": "3.0.0",
+        "id": ID_BASE + "asyncapi.yaml",
+        "info": {
+            "title": "shop events",
+            "version": version,
+            "description": (
+                f"Generated by tools/contracts.py (`{COMMAND}`): do not edit. Every topic of "
+                "the shop's Dapr pub/sub component (`pubsub`: Redis streams or Kafka, by "
+                "profile), who publishes it (publishingScopes in components/<profile>/"
+                "pubsub.yaml), who receives it at which route and where a message given up "
+                "goes (components/common/subscriptions.yaml). A payload is the `data` of the "
+                "CloudEvent Dapr delivers (components.schemas.CloudEvent); its JSON Schema "
+                "is the file under contracts/events/ the message refers to, which consumers "
+                "in any language validate against."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "channels": {c.topic: _channel(c) for c in all_channels},
+        "operations": operations,
+        "components": {
+            "schemas": {"CloudEvent": envelope_schema()},
+            "messages": {
+                _message_id(event): {
+                    "name": _message_id(event),
+                    "title": event.topic,
+                    "description": event.summary,
+                    "contentType": "application/json",
+                    # Relative to this file. The schema files are draft 2020-12 but use
+                    # nothing draft-07 (AsyncAPI's schema format) reads differently.
+                    "payload": {"$ref": f"./events/{event.topic}.schema.json"},
+                    "headers": {
+                        "allOf": [
+                            {"$ref": "#/components/schemas/CloudEvent"},
+                            {"properties": {"type": {"const": event.cloudevent_type}}},
+                        ]
+                    },
+                    "examples": [
+                        {
+                            "name": "example",
+                            "payload": event.example.model_dump(mode="json"),
+                        }
+                    ],
+                }
+                for event in events
+            },
+        },
+    }
+
+
+def yaml_text(content: Any) -> str:
+    header = f"# Generated by tools/contracts.py: do not edit; run `{COMMAND}`.\n"
+    body = yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=100)
+    return header + body
+
+
+# --- docs/contracts.md --------------------------------------------------------------
+
+
+def _type(node: dict[str, Any]) -> str:
+    if "$ref" in node:
+        return f"`{node['$ref'].rsplit('/', 1)[-1]}`"
+    if "anyOf" in node:
+        return " or ".join(_type(option) for option in node["anyOf"])
+    if "const" in node:
+        return f"`{json.dumps(node['const'])}`"
+    kind = node.get("type", "any")
+    if kind == "array":
+        return f"array of {_type(node.get('items', {}))}"
+    if "format" in node:
+        return f"{kind} ({node['format']})"
+    return str(kind)
+
+
+def _notes(node: dict[str, Any]) -> str:
+    notes = [node["description"]] if "description" in node else []
+    if "enum" in node:
+        notes.append("one of " + ", ".join(f"`{value}`" for value in node["enum"]))
+    if "pattern" in node:
+        notes.append(f"pattern `{node['pattern']}`")
+    for keyword, words in (("minimum", ">="), ("maximum", "<="), ("minLength", "length >=")):
+        if keyword in node:
+            notes.append(f"{words} {node[keyword]}")
+    if "default" in node:
+        notes.append(f"default `{json.dumps(node['default'])}`")
+    return "; ".join(notes)
+
+
+def _fields(schema: dict[str, Any]) -> list[str]:
+    required = set(schema.get("required", []))
+    rows = ["| field | type | required | description |", "|---|---|---|---|"]
+    for name, node in schema.get("properties", {}).items():
+        yes = "yes" if name in required else "no"
+        rows.append(f"| `{name}` | {_type(node)} | {yes} | {_notes(node)} |")
+    return rows
+
+
+def _cell(items: Iterable[str]) -> str:
+    return "<br>".join(items) or "none"
+
+
+def markdown(all_channels: Sequence[Channel]) -> str:
+    topics = [c for c in all_channels if c.dead_letter_of is None]
+    out = [
+        "# Event contracts",
+        "",
+        f"_Generated by `tools/contracts.py` from libs/shop_contracts, the pubsub components' "
+        f"publishingScopes and components/common/subscriptions.yaml: do not edit; run "
+        f"`{COMMAND}`._",
+        "",
+        "Every event the shop publishes has a JSON Schema (draft 2020-12) under "
+        "[contracts/events/](../contracts/events/), and every topic, dead-letter topics "
+        "included, is in the AsyncAPI 3.0 document "
+        "[contracts/asyncapi.yaml](../contracts/asyncapi.yaml). A consumer in any language "
+        "validates the `data` of the CloudEvent it receives against its topic's schema. "
+        "A test (tools/tests/test_contracts.py) fails when these files and the script "
+        "disagree.",
+        "",
+        "## Topics",
+        "",
+        "| topic | CloudEvent type | publisher | subscribers (route) | dead-letter topics "
+        "| schema |",
+        "|---|---|---|---|---|---|",
+    ]
+    for channel in topics:
+        event = channel.event
+        receivers = [
+            f"{s.app} ({', '.join(f'`POST {route}`' for route in s.routes)})"
+            for s in channel.subscriptions
+        ]
+        dead = [f"`{s.dead_letter_topic}`" for s in channel.subscriptions]
+        link = f"[{event.schema_path.name}](../{event.schema_path})"
+        out.append(
+            f"| `{channel.topic}` | `{event.cloudevent_type}` | {_cell(channel.publishers)} "
+            f"| {_cell(receivers)} | {_cell(dead)} | {link} |"
+        )
+    dead_letters = [c for c in all_channels if c.dead_letter_of is not None]
+    read = [f"{s.app} reads `{c.topic}`" for c in dead_letters for s in c.subscriptions]
+    out += [
+        "",
+        "A dead-letter topic is published by the subscribing app's sidecar when the app "
+        "gives a message up (it answered DROP, or failed past its retries); its schema is "
+        "the topic's, but what lands there may be exactly a message that does not "
+        "validate. " + ("; ".join(read) + "." if read else "No subscription reads one."),
+        "",
+        "## The envelope",
+        "",
+        envelope_schema()["description"],
+        "",
+        *_fields(envelope_schema()),
+        "",
+        "## Events",
+    ]
+    for channel in topics:
+        event = channel.event
+        schema = event_schema(event)
+        out += [
+            "",
+            f"### `{channel.topic}`: {schema['title']}",
+            "",
+            event.summary,
+            "",
+        ]
+        if schema["description"] != event.summary:
+            out += [schema["description"], ""]
+        out += _fields(schema)
+        for name, definition in schema.get("$defs", {}).items():
+            out += ["", f"`{name}`: {_type(definition)}", ""]
+            if "properties" in definition:
+                out += _fields(definition)
+            else:
+                out.append(_notes(definition) + ".")
+        example = json.dumps(event.example.model_dump(mode="json"), indent=2)
+        out += ["", "Example `data`:", "", "```json", example, "```"]
+    return "\n".join(out) + "\n"
+
+
+# --- the files ----------------------------------------------------------------------
+
+
+def rendered(root: Path = ROOT) -> dict[Path, str]:
+    """Every generated file, by its path relative to the repository root."""
+    all_channels = channels(read_sources(root))
+    version = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+    files = {c.event.schema_path: json_text(event_schema(c.event)) for c in all_channels}
+    files[ASYNCAPI] = yaml_text(asyncapi(all_channels, version))
+    files[DOCS] = markdown(all_channels)
+    return files
+
+
+def stale(root: Path = ROOT) -> list[Path]:
+    """The generated files that differ from what is in `root`, or are missing there, and
+    schema files there that nothing generates any more."""
+    files = rendered(root)
+    differ = [path for path, text in files.items() if _read(root / path) != text]
+    leftover = [
+        path.relative_to(root)
+        for path in sorted((root / EVENTS_DIR).glob("*"))
+        if path.relative_to(root) not in files
+    ]
+    return sorted(differ + leftover)
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
+
+
+def write(root: Path = ROOT, out: Path | None = None) -> list[Path]:
+    """Writes the files generated from `root`'s sources under `out` (default `root`),
+    removing schema files of topics that are gone; returns the paths written."""
+    out = out or root
+    files = rendered(root)
+    for path in (out / EVENTS_DIR).glob("*.schema.json"):
+        if path.relative_to(out) not in files:
+            path.unlink()
+    for path, text in files.items():
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_text(text)
+    return sorted(out / path for path in files)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            differ = stale()
+            for path in differ:
+                print(f"stale: {path}", file=sys.stderr)
+            if differ:
+                print(f"run `{COMMAND}`", file=sys.stderr)
+            return 1 if differ else 0
+        for path in write():
+            print(f"wrote {path.relative_to(ROOT)}")
+    except ContractError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
