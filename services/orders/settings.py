@@ -24,3 +24,10 @@ class Settings(SidecarSettings):
     # The workflow style answers the buyer once the workflow placed the order: at most
     # this long (below the gateway's 10 s), else 503 "ask again with the same key".
     checkout_acceptance_seconds: float = Field(default=9.0, gt=0)
+
+
+def workflow_stall_seconds(payment_confirmation_timeout_seconds: float) -> float:
+    """How long a running checkout workflow may stay quiet before the sweeper takes it
+    over: it waits at most for the provider's confirmation, or between two retries of a
+    step (30 s at most), so quiet for longer it has stalled (docs/dapr-traps.md)."""
+    return payment_confirmation_timeout_seconds + 60.0

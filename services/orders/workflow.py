@@ -33,6 +33,7 @@ from shop_dapr.workflows import AppLoop, WorkflowAlreadyRunning, Workflows
 from orders import domain
 from orders.domain import InvalidTransition, Order
 from orders.service import CheckoutRefused, OrdersService, PaymentOutcome, replayed
+from orders.settings import workflow_stall_seconds
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +179,9 @@ class WorkflowCheckout:
         self._workflows = workflows
         self._loop = loop
         self._confirmation_timeout = confirmation_timeout.total_seconds()
-        # A running workflow waits at most for the provider's confirmation, or between
-        # two retries of a step (30 s at most): quiet for longer, it has stalled.
-        self._stall_after = confirmation_timeout + timedelta(seconds=60)
+        self._stall_after = timedelta(
+            seconds=workflow_stall_seconds(confirmation_timeout.total_seconds())
+        )
         self._deadline = acceptance_deadline.total_seconds()
         self._acceptance = _Acceptance()
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from orders.settings import Settings as OrdersSettings
+from orders.settings import workflow_stall_seconds
 
 from tests.chaos import kills
 from tests.chaos.buyers import PAYING_SHARE, Crowd, make_buyers
@@ -44,7 +46,20 @@ class Plan:
     warmup: float = 3.0  # from the first buyer to the first kill
     buyer_deadline: float = 90.0  # how long a buyer keeps retrying
     settle_deadline: float = 60.0  # after the last restart (or the last buyer)
+    # Orders' PAYMENT_CONFIRMATION_TIMEOUT_SECONDS in the shop under test (its default).
+    confirmation_timeout: float = 60.0
     seed: int = 0
+
+    def settle_within(self) -> float:
+        """The settle deadline, never shorter than the slowest recovery the shop is built
+        for: in the workflow style, the sweeper takes over a workflow that stalled (its
+        store died under it) only once it has been quiet for workflow_stall_seconds, and
+        sees that at its next sweep."""
+        if self.style != "workflow":
+            return self.settle_deadline
+        sweep = float(OrdersSettings.model_fields["sweep_interval_seconds"].default)
+        takeover = workflow_stall_seconds(self.confirmation_timeout) + 2 * sweep
+        return max(self.settle_deadline, takeover + 10.0)
 
     def arrival_rate(self, kill_count: int) -> float:
         if self.rate is not None:
@@ -94,7 +109,7 @@ def run_chaos(shop: dict[str, Sidecar], plan: Plan, admin_token: str) -> dict[st
     buying_ended = clock.now()
 
     last_restart = max((k.restarted_at for k in schedule.kills), default=0.0)
-    deadline = max(last_restart, buying_ended) + plan.settle_deadline
+    deadline = max(last_restart, buying_ended) + plan.settle_within()
     clock.say(f"buyers and kills done; waiting for the orders until {deadline:.0f}s")
     with httpx.Client(base_url=f"{shop['gateway'].app_url}/api/v1", timeout=30) as client:
         orders = observe_orders(client, buyers, shop["payments"], clock, deadline, forger.targets)

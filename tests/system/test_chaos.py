@@ -8,6 +8,7 @@ import pytest
 
 from tests.chaos.kills import wait_shop_ready
 from tests.chaos.run import Plan, print_verdict, run_chaos, write_report
+from tests.system.conftest import APP_ENV
 from tests.system.launcher import ROOT, Sidecar
 
 pytestmark = pytest.mark.system
@@ -17,7 +18,11 @@ pytestmark = pytest.mark.system
 def test_every_order_settles_once_while_processes_are_killed(
     checkout_style: str, shop: dict[str, Sidecar], profile: str, secrets: dict[str, str]
 ) -> None:
-    plan = Plan(profile, checkout_style, buyers=40, kills="short", forgeries=4)
+    confirmation = float(APP_ENV["orders"]["PAYMENT_CONFIRMATION_TIMEOUT_SECONDS"])
+    plan = Plan(
+        profile, checkout_style, buyers=40, kills="short", forgeries=4,
+        confirmation_timeout=confirmation,
+    )  # fmt: skip
     try:
         report = run_chaos(shop, plan, secrets["catalog-admin-token"])
     finally:

@@ -48,3 +48,12 @@ def test_the_short_schedule_kills_orders_payments_sidecar_and_the_broker() -> No
     shop = {app_id: Sidecar(app_id, "kafka-postgres") for app_id in SERVICES}
     names = [t.name for t in targets(shop, "kafka-postgres", "short")]
     assert names == ["orders/app", "payments/daprd", "kafka"]
+
+
+def test_the_settle_deadline_covers_the_takeover_of_a_stalled_workflow() -> None:
+    # Quiet 4 + 60 s, then seen at the sweeper's next look (every 5 s), with a margin.
+    workflow = Plan("redis", "workflow", confirmation_timeout=4.0)
+    assert workflow.settle_within() == 4.0 + 60.0 + 2 * 5.0 + 10.0
+    assert Plan("redis", "workflow", settle_deadline=300.0).settle_within() == 300.0
+    # The choreography's sweeper needs no such wait: the deadline is the plan's.
+    assert Plan("redis", "choreography", confirmation_timeout=4.0).settle_within() == 60.0
