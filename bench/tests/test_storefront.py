@@ -3,24 +3,20 @@ gateway app (uvicorn, on a port), whose sidecar is played in-process by the cata
 answers (shop_dapr.testing.fake_dapr); then the report, on made-up figures. The
 figures of the first test are not asserted, only their shape."""
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from gateway.main import create_app
 from gateway.settings import Settings
-from shop_dapr.testing import fake_dapr
+from shop_dapr.testing import fake_dapr, served_on_a_port
 
 from bench.report import storefront_section, targets
 from bench.storefront import PHASES, asset_sizes, measure, summarise
 from bench.tests.test_checkout_sweep import result, step
 from tests.browser import DIST
-from tests.system.launcher import free_port
 
 PRODUCTS = [
     {"id": f"tea-{i}", "name": f"Tea {i}", "description": "Loose leaf.", "category": "tea",
@@ -46,21 +42,8 @@ def gateway() -> Iterator[str]:
     settings = Settings(
         rate_limit_per_second=1_000_000, rate_limit_burst=1_000_000, storefront_dir=DIST
     )
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, fake_dapr(sidecar=catalog)), host="127.0.0.1", port=port,
-        log_level="warning",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_on_a_port(create_app(settings, fake_dapr(sidecar=catalog))) as url:
+        yield url
 
 
 def test_chromium_times_the_first_page_cold_warm_and_bare(gateway: str) -> None:

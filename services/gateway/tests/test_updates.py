@@ -2,16 +2,13 @@
 thread), through the gateway in Starlette's test client."""
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import cast
 
 import aiohttp
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
-from shop_dapr.testing import fake_dapr
+from shop_dapr.testing import fake_dapr, served_on_a_port
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -42,21 +39,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        Starlette(routes=[WebSocketRoute("/ws/orders", notifications)]),
-        host="127.0.0.1", port=port, log_level="warning",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the stand-in notifications server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    app = Starlette(routes=[WebSocketRoute("/ws/orders", notifications)])
+    with served_on_a_port(app) as url:
+        yield url
 
 
 def gateway(notifications_url: str) -> TestClient:
