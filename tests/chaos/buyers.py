@@ -48,6 +48,8 @@ class Buyer:
     accepted_at: float | None = None  # seconds since the run started, on 200/201
     outcome: str = "not started"  # accepted | refused <code>: <detail> | gave up: <why>
     retries: int = 0
+    # 2xx answers whose body was not JSON (asked again): for the report, which lists them.
+    broken_answers: list[str] = field(default_factory=list)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -116,19 +118,18 @@ class Crowd:
         # 409 to a repeated registration: the first one went through, its answer was lost.
         self._call(buyer, until, "POST", "/auth/register", (201, 409), json=account)
         login = {"username": buyer.email, "password": PASSWORD, "grant_type": "password"}
-        token = self._call(buyer, until, "POST", "/auth/token", (200,), data=login)
-        buyer.token = token.json()["access_token"]
+        token = self._answer(buyer, until, "POST", "/auth/token", (200,), data=login)
+        buyer.token = token["access_token"]
         for product_id in buyer.product_ids:
             self._call(
                 buyer, until, "PUT", f"/cart/items/{product_id}", (200,),
                 json={"quantity": 1}, headers=buyer.auth,
             )  # fmt: skip
-        placed = self._call(
+        order = self._answer(
             buyer, until, "POST", "/orders", (200, 201),
             json={"payment_token": buyer.card},
             headers={**buyer.auth, "Idempotency-Key": buyer.idempotency_key},
         )  # fmt: skip
-        order: dict[str, Any] = placed.json()
         buyer.order_id = order["order_id"]
         buyer.accepted_at = round(self.clock.now(), 2)
         buyer.outcome = "accepted"
@@ -138,6 +139,31 @@ class Crowd:
         if accepted % 10 == 0:
             self.clock.say(f"{accepted} orders accepted")
         self.on_accepted(buyer, order)
+
+    def _answer(
+        self, buyer: Buyer, until: float, method: str, path: str, expected: tuple[int, ...],
+        **request: Any,
+    ) -> dict[str, Any]:  # fmt: skip
+        """_call's answer, read as JSON. A 2xx whose body is not JSON was broken on its way:
+        it is recorded (the report lists them) and asked again, as a client would, which
+        the Idempotency-Key makes safe."""
+        while True:
+            answer = self._call(buyer, until, method, path, expected, **request)
+            try:
+                body: dict[str, Any] = answer.json()
+                return body
+            except ValueError:
+                problem = (
+                    f"{method} {path}: HTTP {answer.status_code}, "
+                    f"content-type {answer.headers.get('content-type')!r}, a body that is "
+                    f"not JSON: {answer.text[:120]!r}"
+                )
+            buyer.broken_answers.append(problem)
+            self.clock.say(f"buyer {buyer.number}: {problem}")
+            if time.monotonic() + 0.5 > until:
+                raise GaveUp(f"{problem}, still after {self.deadline:.0f}s")
+            buyer.retries += 1
+            time.sleep(0.5)
 
     def _call(
         self,

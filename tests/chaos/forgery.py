@@ -62,7 +62,12 @@ class Forger:
             answer = httpx.get(f"{gateway}/api/v1/orders/{order_id}", headers=buyer.auth, timeout=5)
         except httpx.TransportError:
             return "unknown"
-        return str(answer.json().get("status")) if answer.status_code == 200 else "unknown"
+        if answer.status_code != 200:
+            return "unknown"
+        try:
+            return str(answer.json().get("status"))
+        except ValueError:  # a body broken on its way: the buyers' report counts those
+            return f"unreadable ({answer.text[:60]!r})"
 
     def _publish(self, via: str, order: dict[str, Any], status_before: str) -> ForgedPublish:
         payment_id = f"{FORGED_PREFIX}{uuid.uuid4().hex[:12]}"

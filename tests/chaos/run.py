@@ -136,6 +136,7 @@ def run_chaos(shop: dict[str, Sidecar], plan: Plan, admin_token: str) -> dict[st
         "arrival_rate_per_second": round(rate, 2),
         "buyer_outcomes": dict(sorted(outcomes.items())),
         "buyer_retries": sum(b.retries for b in buyers),
+        "broken_answers": [answer for b in buyers for answer in b.broken_answers],
         "buying_seconds": round(buying_ended, 1),
         "duration_seconds": round(clock.now(), 1),
         "error": "; ".join([*filter(None, [schedule.error]), *errors]) or None,
@@ -169,6 +170,8 @@ def print_verdict(report: dict[str, Any], path: Path) -> None:
         "forged_publishes_refused", "seconds_to_settle", "duration_seconds",
     )  # fmt: skip
     print(", ".join(f"{name}={report[name]}" for name in figures))
+    for answer in report.get("broken_answers", []):
+        print(f"broken answer (asked again): {answer}")
     for failure in report["failures"]:
         print(f"FAILED: {failure}")
     print(f"{'passed' if report['passed'] else 'failed'}; the report is in {path}")
