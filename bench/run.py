@@ -36,9 +36,9 @@ from bench.events import run_events
 from bench.footprint import PeakMemory, resident_mb, time_make_run
 from bench.freshness import run_freshness
 from bench.shop import BenchShop
-from bench.storefront import require_built, run_storefront
+from bench.storefront import run_storefront
 from bench.wrk import wrk_binary
-from tests.browser import chromium_path
+from tests.browser import chromium_path, require_storefront
 from tests.system.launcher import DAPRD, PROFILES, ROOT
 
 
@@ -84,7 +84,7 @@ def main() -> None:
     plan = SMOKE if args.smoke else FULL
     wrk_binary()
     # Before minutes of measuring: the storefront scenario needs both.
-    require_built()
+    require_storefront()
     chromium_path()
     subprocess.run([ROOT / "tools" / "infra.sh", "up", args.profile], check=True)
     started = time.monotonic()

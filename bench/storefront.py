@@ -34,7 +34,7 @@ from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.shop import BenchShop
-from tests.browser import DIST, chromium
+from tests.browser import DIST, chromium, require_storefront
 from tests.system.launcher import PROFILES
 
 MARK = "shop:catalog-ready"
@@ -59,14 +59,6 @@ MARKED = f"() => performance.getEntriesByName({json.dumps(MARK)}).length > 0"
 USABLE = f"() => performance.getEntriesByName({json.dumps(MARK)})[0].startTime"
 
 
-def require_built(dist: Path = DIST) -> None:
-    if not (dist / "index.html").is_file() or not list((dist / "assets").glob("*.js")):
-        raise RuntimeError(
-            f"the storefront is not built in {dist}: run `make storefront` "
-            "(`make bench` does it first)"
-        )
-
-
 def run_storefront(shop: BenchShop, loads: int) -> dict[str, Any]:
     """The scenario against the shop's own gateway (its cache as shipped)."""
     result = measure(shop.sidecars["gateway"].app_url, loads)
@@ -83,7 +75,7 @@ def run_storefront(shop: BenchShop, loads: int) -> dict[str, Any]:
 def measure(base_url: str, loads: int, dist: Path = DIST) -> dict[str, Any]:
     """`loads` cold loads of the storefront at `base_url`, each followed by a warm one,
     alternating with bare loads; figures in milliseconds from the navigation's start."""
-    require_built(dist)
+    require_storefront(dist)
     served = _served_page(base_url)
     if served != (dist / "index.html").read_text():
         raise RuntimeError(
@@ -234,7 +226,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=PROFILES, default="redis")
     parser.add_argument("--loads", type=int, default=20)
     args = parser.parse_args()
-    require_built()
+    require_storefront()
     shop = BenchShop(args.profile)
     shop.start()
     try:

@@ -20,9 +20,11 @@ def chromium_path() -> str:
     return found
 
 
-def require_storefront() -> None:
-    if not (DIST / "index.html").is_file() or not AXE.is_file():
-        raise RuntimeError("the storefront is not built: run `make storefront`")
+def require_storefront(dist: Path = DIST) -> None:
+    """The storefront built into `dist` (its page and script), and axe-core installed."""
+    built = (dist / "index.html").is_file() and any((dist / "assets").glob("*.js"))
+    if not built or not AXE.is_file():
+        raise RuntimeError(f"the storefront is not built in {dist}: run `make storefront`")
 
 
 @contextmanager

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import AXE, chromium, require_storefront, serious_violations
+from tests.chaos.kills import wait_service_ready
 from tests.system.launcher import Sidecar
 from tests.system.shopper import Shopper, admin_put_product
 
@@ -322,17 +322,4 @@ def test_a_shop_that_does_not_answer_is_said_in_words(page: Page, gateway: Sidec
         )
     finally:
         gateway.restart("app")
-        gateway.wait_ready(timeout=60)
-    _until_serving(gateway.app_url)
-
-
-def _until_serving(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the gateway did not serve again within {timeout:.0f}s of its restart")
+        wait_service_ready(gateway)
