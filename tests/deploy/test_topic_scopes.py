@@ -8,6 +8,8 @@ import pytest
 import yaml
 from shop_dapr.health import READINESS_TOPIC
 
+from tools.contracts import parse_publishing_scopes
+
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ("redis", "kafka-postgres")
 # Who owns which topic: the one app that may publish it.
@@ -28,13 +30,8 @@ def pubsub(profile: str) -> dict[str, Any]:
 
 
 def publishing_scopes(component: dict[str, Any]) -> dict[str, set[str]]:
-    """app -> topics, parsed as daprd does (pkg/scopes/scopes.go): spaces dropped."""
-    [value] = [m["value"] for m in component["spec"]["metadata"] if m["name"] == "publishingScopes"]
-    scopes: dict[str, set[str]] = {}
-    for entry in value.replace(" ", "").split(";"):
-        app, _, topics = entry.partition("=")
-        scopes[app] = set(topics.split(",")) - {""}
-    return scopes
+    """app -> topics, parsed as daprd does (tools/contracts.py, which the AsyncAPI uses)."""
+    return {app: set(topics) for app, topics in parse_publishing_scopes(component).items()}
 
 
 def subscriptions() -> list[dict[str, Any]]:
