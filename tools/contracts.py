@@ -34,7 +34,7 @@ if str(ROOT / "libs") not in sys.path:
 
 import yaml  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
-from shop_contracts import catalog, orders, payments  # noqa: E402
+from shop_contracts import catalog, orders, payments, shipping  # noqa: E402
 from shop_dapr.cloudevents import CloudEvent  # noqa: E402
 from shop_dapr.health import READINESS_TOPIC  # noqa: E402
 
@@ -96,7 +96,8 @@ _ORDER: dict[str, Any] = {
 
 # Each topic the shop publishes, with the model its publisher sends (found at each
 # `publish(` call: services/catalog/service.py, services/orders/service.py,
-# services/payments/service.py; the probe in libs/shop_dapr/health.py).
+# services/payments/service.py, services/shipping (Go); the probe in
+# libs/shop_dapr/health.py).
 EVENTS: tuple[Event, ...] = (
     Event(
         catalog.PRODUCT_CHANGED_TOPIC,
@@ -126,9 +127,10 @@ EVENTS: tuple[Event, ...] = (
         orders.ORDER_STATUS_TOPIC,
         orders.ORDER_STATUS_TYPE,
         orders.OrderStatusChanged,
-        "An order reached its final status, `paid` or `cancelled` (`reason` says why it was "
-        "cancelled). Orders announces it on every delivery of the payment's outcome, and "
-        "its sweeper again, under the CloudEvent id `<order_id>.<status>`.",
+        "An order's status changed: `paid` or `cancelled` (`reason` says why it was "
+        "cancelled), announced on every delivery of the payment's outcome and by orders' "
+        "sweeper; later `shipped` (with its `tracking_number`) and `delivered`, on every "
+        "delivery of shipping's events. Under the CloudEvent id `<order_id>.<status>`.",
         orders.OrderStatusChanged(
             **_ORDER, status=orders.OrderStatus.CANCELLED, reason="card_declined"
         ),
@@ -152,6 +154,35 @@ EVENTS: tuple[Event, ...] = (
         "(`GET /payments/{order_id}`) before acting on it, as orders does.",
         payments.PaymentFailed(
             order_id="5277557e2f0a4c9b", payment_id=None, reason="card_declined"
+        ),
+    ),
+    Event(
+        shipping.SHIPMENT_DISPATCHED_TOPIC,
+        shipping.SHIPMENT_DISPATCHED_TYPE,
+        shipping.ShipmentDispatched,
+        "A paid order's parcel was handed to the carrier. Shipping (Go, services/shipping) "
+        "publishes it when the carrier's pick-up is due, and again after a crash until it "
+        "has recorded it, under the CloudEvent id `<order_id>.dispatched`. A consumer checks "
+        "it against shipping (`GET /shipments/{order_id}`) before acting on it, as orders "
+        "does.",
+        shipping.ShipmentDispatched(
+            order_id="5277557e2f0a4c9b",
+            tracking_number="SHOP-5277557E2F0A4C9B",
+            carrier="Parcelwise",
+            dispatched_at=datetime(2025, 1, 2, 3, 5, 5, tzinfo=UTC),
+        ),
+    ),
+    Event(
+        shipping.SHIPMENT_DELIVERED_TOPIC,
+        shipping.SHIPMENT_DELIVERED_TYPE,
+        shipping.ShipmentDelivered,
+        "A shipped order reached its buyer. Published like `shipping.shipment-dispatched`, "
+        "under the CloudEvent id `<order_id>.delivered`, and checked the same way.",
+        shipping.ShipmentDelivered(
+            order_id="5277557e2f0a4c9b",
+            tracking_number="SHOP-5277557E2F0A4C9B",
+            carrier="Parcelwise",
+            delivered_at=datetime(2025, 1, 2, 3, 6, 5, tzinfo=UTC),
         ),
     ),
     Event(

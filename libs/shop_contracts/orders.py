@@ -20,6 +20,10 @@ class OrderStatus(StrEnum):
     PENDING = "pending"  # stock reserved, awaiting payment
     PAID = "paid"
     CANCELLED = "cancelled"
+    # After paid, by shipping's events (services/shipping): handed to the carrier, then
+    # delivered. Only a paid order is ever shipped.
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
 
 
 class OrderLine(BaseModel):
@@ -61,3 +65,5 @@ class OrderStatusChanged(BaseModel):
     currency: str
     lines: list[OrderLine]
     reason: str | None = None
+    # The carrier's tracking number, once the order is shipped.
+    tracking_number: str | None = None
