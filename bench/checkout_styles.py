@@ -39,7 +39,8 @@ DEFAULT_STYLE = "choreography"
 RETRY_SECONDS = 60
 # From the kill: how long the accepted orders may take to settle.
 SETTLE_SECONDS = 120
-SETTLED = ("paid", "cancelled")
+# Paid or cancelled; a paid order goes on to be shipped and delivered (services/shipping).
+SETTLED = ("paid", "shipped", "delivered", "cancelled")
 
 
 @dataclass

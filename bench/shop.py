@@ -109,10 +109,12 @@ class BenchShop:
     def _start_all(self, sidecars: dict[str, Sidecar]) -> None:
         for app_id in SERVICES:
             env = {**UNTRACED_ENV, **(GATEWAY_ENV if app_id == "gateway" else {})}
-            sidecars[app_id].start(f"{app_id}.main:create_app", env)
+            sidecars[app_id].start(env)
         for index, app_id in enumerate(SUBSCRIBERS):
             topics = self.fanout_topic + (f",{self.one_topic}" if index == 0 else "")
-            sidecars[app_id].start("bench.subscriber:create_app", {"SUBSCRIBE_TOPICS": topics})
+            sidecars[app_id].start(
+                {"SUBSCRIBE_TOPICS": topics}, factory="bench.subscriber:create_app"
+            )
         for sidecar in sidecars.values():
             sidecar.wait_ready(timeout=120)
 
@@ -130,7 +132,7 @@ class BenchShop:
             app_token=gateway.app_token,
             log_prefix=name,
         )
-        app.start_app_only(factory, {**UNTRACED_ENV, **env})
+        app.start_app_only({**UNTRACED_ENV, **env}, factory)
         wait_for(f"{app.app_url}/readyz", f"the {name} gateway")
         return app
 

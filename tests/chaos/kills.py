@@ -16,7 +16,16 @@ from tests.system.launcher import LOGS, Sidecar
 from tests.system.shopper import eventually
 
 # The services whose processes are killed, those of the checkout first.
-KILL_ORDER = ("orders", "payments", "catalog", "cart", "gateway", "identity", "notifications")
+KILL_ORDER = (
+    "orders",
+    "payments",
+    "catalog",
+    "cart",
+    "gateway",
+    "identity",
+    "notifications",
+    "shipping",
+)
 SCHEDULES = ("all", "short")
 READY_TIMEOUT = 120.0
 

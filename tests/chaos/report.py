@@ -10,7 +10,11 @@ from typing import Any
 DECLINING_CARDS = frozenset({"4000000000000002", "4000000000009995"})
 # Forged events carry payment ids with this prefix (tests/chaos/forgery.py).
 FORGED_PREFIX = "forged-"
-SETTLED = ("paid", "cancelled")
+# Where every accepted order must end: a paid order goes on to be shipped and delivered
+# (services/shipping), an unpaid one is cancelled.
+FINAL = ("delivered", "cancelled")
+# The statuses of an order whose money was taken and kept.
+PAID = ("paid", "shipped", "delivered")
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,22 @@ class Charge:
 
 
 @dataclass(frozen=True)
+class Shipment:
+    """What shipping recorded for an order (`shipment-<order id>`)."""
+
+    status: str  # preparing | dispatched | delivered
+    tracking_number: str
+
+
+@dataclass(frozen=True)
 class Order:
     order_id: str
     card: str
     # When the buyer got 200/201; None for an order found only in the buyer's history
     # (its checkout never got an answer before the buyer's deadline).
     accepted_at: float | None
-    # paid | cancelled | pending | missing (404) | unreadable (no answer at the deadline)
+    # pending | paid | shipped | delivered | cancelled | missing (404) | unreadable (no
+    # answer at the deadline)
     status: str
     settled_at: float | None
     payment_id: str | None
@@ -52,6 +65,8 @@ class Order:
     charge: Charge | None = None
     ledger: Charge | None = None  # None: no ledger entry (unknown, not a failure)
     forged_via: str | None = None  # "cart" or "payments": a forged event targeted it
+    tracking_number: str | None = None  # as orders shows it
+    shipment: Shipment | None = None  # None: shipping has none
 
     @property
     def declines(self) -> bool:
@@ -80,7 +95,7 @@ def seconds_to_settle(order: Order, restarts: list[float]) -> float | None:
     """From the most recent restart before the order settled, or from its acceptance if
     that came later, to its settlement: how long recovery took, not how long the run
     kept the order waiting before the fault it recovered from."""
-    if order.settled_at is None or order.status not in SETTLED:
+    if order.settled_at is None or order.status not in FINAL:
         return None
     before = [r for r in restarts if r <= order.settled_at]
     starts = [*before[-1:], *([order.accepted_at] if order.accepted_at is not None else [])]
@@ -95,9 +110,9 @@ def doubled_charge(order: Order) -> str | None:
     charged = order.charge.payment_id if order.charge is not None else None
     provider = order.ledger.payment_id if order.ledger is not None else None
     kept = any(c is not None and c.money_kept for c in (order.charge, order.ledger))
-    if order.status == "paid" and charged is not None and charged != order.payment_id:
+    if order.status in PAID and charged is not None and charged != order.payment_id:
         return f"paid under {order.payment_id}, charged under {charged}"
-    if order.status == "paid" and order.ledger is not None and provider != order.payment_id:
+    if order.status in PAID and order.ledger is not None and provider != order.payment_id:
         return f"paid under {order.payment_id}, the provider charged {provider}"
     if order.status == "cancelled" and kept:
         return "cancelled, yet money was taken and kept"
@@ -106,12 +121,30 @@ def doubled_charge(order: Order) -> str | None:
     return None
 
 
+def shipping_problem(order: Order) -> str | None:
+    """Why the order's shipment is wrong: shipped without a payment that happened, or
+    shown shipped or delivered by orders when shipping says otherwise; None when right."""
+    shipment = order.shipment
+    charged = order.charge is not None and order.charge.status == "succeeded"
+    if shipment is not None and (order.status not in PAID or not charged or order.declines):
+        charge = order.charge.status if order.charge is not None else "none"
+        return f"shipped although the order is {order.status} (charge: {charge})"
+    if order.status in ("shipped", "delivered"):
+        if shipment is None:
+            return f"{order.status}, but shipping has no shipment"
+        if shipment.tracking_number != order.tracking_number:
+            return f"tracked as {order.tracking_number}, shipped as {shipment.tracking_number}"
+        if order.status == "delivered" and shipment.status != "delivered":
+            return f"delivered, but shipping says {shipment.status}"
+    return None
+
+
 def stock_problems(products: list[Product], orders: list[Order]) -> list[str]:
     """For every product of the run: available + units in paid orders == starting stock,
     and no reservation left behind."""
     sold: dict[str, int] = {}
     for order in orders:
-        if order.status == "paid":
+        if order.status in PAID:
             for product_id, units in order.units.items():
                 sold[product_id] = sold.get(product_id, 0) + units
     problems = []
@@ -141,16 +174,20 @@ def summarise(
     """The report: `run` (profile, buyers, durations, ...) and the figures, with
     `failures` (what failed and which orders) and `passed`."""
     accepted = [o for o in orders if o.accepted_at is not None]
-    by_status = {s: [o.order_id for o in accepted if o.status == s] for s in SETTLED}
+    paid = [o.order_id for o in accepted if o.status in PAID]
+    by_status = {s: [o.order_id for o in accepted if o.status == s] for s in FINAL}
     stuck = [o.order_id for o in accepted if o.status in ("pending", "unreadable")]
+    # Paid, yet never delivered: stranded between payments and the carrier.
+    undelivered = [o.order_id for o in accepted if o.status in ("paid", "shipped")]
+    shipping = {o.order_id: r for o in orders if (r := shipping_problem(o)) is not None}
     lost = [o.order_id for o in accepted if o.status == "missing"]
     doubled = {o.order_id: r for o in orders if (r := doubled_charge(o)) is not None}
-    declined_paid = [o.order_id for o in orders if o.declines and o.status == "paid"]
+    declined_paid = [o.order_id for o in orders if o.declines and o.status in PAID]
     forged_applied = [
         o.order_id
         for o in orders
         if o.forged_via is not None
-        and o.status == "paid"
+        and o.status in PAID
         and (o.declines or (o.payment_id or "").startswith(FORGED_PREFIX))
     ]
     stock = stock_problems(products, orders)
@@ -174,6 +211,8 @@ def summarise(
         failures.append("no order was accepted: the run proves nothing")
     named = (
         ("accepted orders still pending (or unreadable) at the deadline", stuck),
+        ("paid orders not delivered at the deadline", undelivered),
+        ("orders shipped wrongly", [f"{k} ({v})" for k, v in shipping.items()]),
         ("accepted orders lost (404)", lost),
         (
             "orders charged twice or under another payment",
@@ -191,9 +230,12 @@ def summarise(
     return {
         **run,
         "accepted": len(accepted),
-        "paid": len(by_status["paid"]),
+        "paid": len(paid),
+        "delivered": len(by_status["delivered"]),
         "cancelled": len(by_status["cancelled"]),
         "stuck": len(stuck),
+        "undelivered": len(undelivered),
+        "shipped_wrongly": len(shipping),
         "lost": len(lost),
         "doubled_charges": len(doubled),
         "declined_paid": len(declined_paid),
@@ -221,6 +263,8 @@ def summarise(
         "kills": [asdict(k) for k in kills],
         "problem_orders": {
             "stuck": stuck,
+            "undelivered": undelivered,
+            "shipped_wrongly": shipping,
             "lost": lost,
             "doubled": doubled,
             "declined_paid": declined_paid,
@@ -236,9 +280,12 @@ def summarise(
                 "payment_id": o.payment_id,
                 "charge": asdict(o.charge) if o.charge else None,
                 "forged_via": o.forged_via,
+                "tracking_number": o.tracking_number,
+                "shipment": asdict(o.shipment) if o.shipment else None,
             }
             for o in orders
-            if o.order_id in {*stuck, *lost, *doubled, *declined_paid, *forged_applied}
+            if o.order_id
+            in {*stuck, *undelivered, *shipping, *lost, *doubled, *declined_paid, *forged_applied}
             or o.accepted_at is None
         },
         "stock": {

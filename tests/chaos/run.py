@@ -112,7 +112,9 @@ def run_chaos(shop: dict[str, Sidecar], plan: Plan, admin_token: str) -> dict[st
     deadline = max(last_restart, buying_ended) + plan.settle_within()
     clock.say(f"buyers and kills done; waiting for the orders until {deadline:.0f}s")
     with httpx.Client(base_url=f"{shop['gateway'].app_url}/api/v1", timeout=30) as client:
-        orders = observe_orders(client, buyers, shop["payments"], clock, deadline, forger.targets)
+        orders = observe_orders(
+            client, buyers, shop["payments"], shop["shipping"], clock, deadline, forger.targets
+        )
     # The catalog commits or releases stock when it gets the order's status event, which
     # may come later than the order's status (the workflow confirms a payment without the
     # broker, and announces it once the broker is back): read until it adds up.
@@ -165,8 +167,9 @@ def write_report(report: dict[str, Any], path: Path) -> None:
 
 def print_verdict(report: dict[str, Any], path: Path) -> None:
     figures = (
-        "accepted", "paid", "cancelled", "stuck", "lost", "doubled_charges",
-        "declined_paid", "stock_conserved", "forged_events_applied",
+        "accepted", "paid", "delivered", "cancelled", "stuck", "undelivered",
+        "shipped_wrongly", "lost", "doubled_charges", "declined_paid", "stock_conserved",
+        "forged_events_applied",
         "forged_publishes_refused", "seconds_to_settle", "duration_seconds",
     )  # fmt: skip
     print(", ".join(f"{name}={report[name]}" for name in figures))

@@ -1,6 +1,7 @@
-"""After the last restart: wait for every accepted order to be paid or cancelled (until
-the deadline), then gather what the run left behind: every order of the run's buyers
-with its charge record and ledger entry, and the stock of the run's products."""
+"""After the last restart: wait for every accepted order to be delivered or cancelled
+(until the deadline), then gather what the run left behind: every order of the run's
+buyers with its charge record, ledger entry and shipment, and the stock of the run's
+products."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,8 +12,8 @@ import httpx
 
 from tests.chaos.buyers import Buyer
 from tests.chaos.clock import Clock
-from tests.chaos.report import SETTLED, Order, Product
-from tests.chaos.stored import read_charge, read_ledger, read_product
+from tests.chaos.report import FINAL, Order, Product
+from tests.chaos.stored import read_charge, read_ledger, read_product, read_shipment
 from tests.system.launcher import Sidecar
 
 POLL_EVERY = 1.0
@@ -36,8 +37,8 @@ def read_order(client: httpx.Client, buyer: Buyer, order_id: str) -> tuple[str, 
 def wait_for_settlement(
     client: httpx.Client, buyers: list[Buyer], clock: Clock, deadline: float
 ) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Order id -> (status, body) of every accepted order, polled until all are paid or
-    cancelled or the run's clock reaches `deadline`."""
+    """Order id -> (status, body) of every accepted order, polled until all are delivered
+    or cancelled or the run's clock reaches `deadline`."""
     accepted = {b.order_id: b for b in buyers if b.order_id is not None}
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
     waiting = dict(accepted)
@@ -49,13 +50,13 @@ def wait_for_settlement(
         while waiting:
             for order_id, found in list(pool.map(read, list(waiting))):
                 seen[order_id] = found
-                if found[0] in SETTLED:
+                if found[0] in FINAL:
                     del waiting[order_id]
             if not waiting or clock.now() >= deadline:
                 break
             time.sleep(POLL_EVERY)  # the polling interval
     if waiting:
-        clock.say(f"{len(waiting)} orders not settled at the deadline")
+        clock.say(f"{len(waiting)} orders not delivered or cancelled at the deadline")
     return seen
 
 
@@ -81,6 +82,7 @@ def observe_orders(
     client: httpx.Client,
     buyers: list[Buyer],
     payments: Sidecar,
+    shipping: Sidecar,
     clock: Clock,
     deadline: float,
     forged: dict[str, str],
@@ -103,15 +105,17 @@ def observe_orders(
                 charge=read_charge(payments, order_id),
                 ledger=read_ledger(payments, order_id),
                 forged_via=forged.get(order_id),
+                tracking_number=(body.get("shipment") or {}).get("tracking_number"),
+                shipment=read_shipment(shipping, order_id),
             )
         )
     return orders
 
 
 def _settled_at(clock: Clock, status: str, body: dict[str, Any]) -> float | None:
-    """When the order became paid or cancelled: its own `updated_at`, written by orders
+    """When the order was delivered or cancelled: its own `updated_at`, written by orders
     at that transition (polling would only say when the suite looked)."""
-    if status not in SETTLED or "updated_at" not in body:
+    if status not in FINAL or "updated_at" not in body:
         return None
     return round(clock.since_start(datetime.fromisoformat(body["updated_at"]).timestamp()), 2)
 

@@ -3,7 +3,7 @@ launcher), on the profile's backing services, which must be up already."""
 
 import socket
 
-from tests.system.launcher import PORTS, SERVICES, Sidecar, start_together
+from tests.system.launcher import PORTS, QUICK_CARRIER, SERVICES, Sidecar, start_together
 
 # What each profile needs listening (tools/infra.sh starts them).
 NEEDS = {
@@ -44,10 +44,11 @@ def check_ready_to_start(profile: str) -> None:
 def start_shop(profile: str, style: str = "choreography") -> dict[str, Sidecar]:
     """The shop with the checkout in `style` (orders' CHECKOUT_STYLE)."""
 
+    app_env = {"orders": {"CHECKOUT_STYLE": style}, "shipping": QUICK_CARRIER}
+
     def start(sidecars: dict[str, Sidecar]) -> None:
         for app_id, sidecar in sidecars.items():
-            env = {"CHECKOUT_STYLE": style} if app_id == "orders" else None
-            sidecar.start(f"{app_id}.main:create_app", env)
+            sidecar.start(app_env.get(app_id))
         for sidecar in sidecars.values():
             sidecar.wait_ready(timeout=90)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.chaos.report import Charge, Product
+from tests.chaos.report import Charge, Product, Shipment
 from tests.system.launcher import Sidecar
 from tests.system.shopper import eventually
 
@@ -69,4 +69,13 @@ def read_ledger(payments: Sidecar, order_id: str) -> Charge | None:
         payment_id=payment_id,
         amount_cents=int(stored.get("amount_cents", 0)),
         refunded_cents=int(stored.get("refunded_cents", 0)),
+    )
+
+
+def read_shipment(shipping: Sidecar, order_id: str) -> Shipment | None:
+    stored = read_state(shipping, f"shipment-{order_id}")
+    if stored is None:
+        return None
+    return Shipment(
+        status=str(stored.get("status")), tracking_number=str(stored.get("tracking_number"))
     )

@@ -6,6 +6,7 @@ whose sidecar would answer 404 and drop every message."""
 
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,28 @@ def topic_constants() -> dict[str, str]:
     return constants
 
 
+# A Go service registers its routes with net/http patterns: `"POST /events/..."`.
+GO_EVENT_ROUTE = re.compile(r'"POST (/events/[^"\s]+)"')
+
+
+def go_sources(app: str) -> list[Path]:
+    return [p for p in (ROOT / "services" / app).glob("*.go") if not p.name.endswith("_test.go")]
+
+
+def subscribing_apps() -> set[str]:
+    """The apps with event handlers: a Python service's events.py, or a Go service's
+    POST /events routes."""
+    python = {path.parent.name for path in (ROOT / "services").glob("*/events.py")}
+    go = {path.parent.name for path in (ROOT / "services").glob("*/go.mod")}
+    return python | {app for app in go if post_routes(app)}
+
+
 def post_routes(app: str) -> set[str]:
     """The POST paths of `<app>.events`' router, prefix included, as the app serves them
-    (each app includes that router as it is)."""
+    (each app includes that router as it is); for a Go service, the POST /events
+    patterns in its sources."""
+    if (ROOT / "services" / app / "go.mod").exists():
+        return {m for path in go_sources(app) for m in GO_EVENT_ROUTE.findall(path.read_text())}
     router = importlib.import_module(f"{app}.events").router
     assert isinstance(router, APIRouter)
     return {
@@ -111,8 +131,7 @@ def test_every_event_route_is_reached_by_a_subscription() -> None:
     delivered: dict[str, set[str]] = {}
     for subscription in subscriptions():
         delivered.setdefault(subscriber(subscription), set()).update(routes(subscription))
-    with_events = {path.parent.name for path in (ROOT / "services").glob("*/events.py")}
-    assert set(delivered) == with_events
+    assert set(delivered) == subscribing_apps()
     for app, paths in delivered.items():
         assert post_routes(app) == paths, app
 

@@ -19,6 +19,8 @@ OWNERS = {
     "payments.payment-succeeded": "payments",
     "payments.payment-failed": "payments",
     "catalog.product-changed": "catalog",
+    "shipping.shipment-dispatched": "shipping",
+    "shipping.shipment-delivered": "shipping",
 }
 
 

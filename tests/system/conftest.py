@@ -7,7 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.system.launcher import PORTS, PROFILES, ROOT, SERVICES, Sidecar, start_together
+from tests.system.launcher import (
+    PORTS,
+    PROFILES,
+    QUICK_CARRIER,
+    ROOT,
+    SERVICES,
+    Sidecar,
+    start_together,
+)
 
 # What each profile needs running, by port (tools/infra.sh starts them).
 NEEDS = {
@@ -28,7 +36,7 @@ OBSERVABILITY = ["ZIPKIN_PORT"]
 # `checkout_style` fixture run once in each.
 STYLES = ("choreography", "workflow")
 # Shortened for the tests: a charge the provider never confirms is voided after this.
-APP_ENV = {"orders": {"PAYMENT_CONFIRMATION_TIMEOUT_SECONDS": "4"}}
+APP_ENV = {"orders": {"PAYMENT_CONFIRMATION_TIMEOUT_SECONDS": "4"}, "shipping": QUICK_CARRIER}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -90,7 +98,7 @@ def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
 
     def start(sidecars: dict[str, Sidecar]) -> None:
         for app_id, sidecar in sidecars.items():
-            sidecar.start(f"{app_id}.main:create_app", app_env(app_id, sidecars))
+            sidecar.start(app_env(app_id, sidecars))
         for sidecar in sidecars.values():
             sidecar.wait_ready(timeout=90)
 

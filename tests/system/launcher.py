@@ -19,7 +19,22 @@ ROOT = Path(__file__).resolve().parents[2]
 DAPRD = ROOT / ".runtime" / ".dapr" / "bin" / "daprd"
 LOGS = ROOT / ".data" / "logs"
 # Every service of the shop (dapr.yaml has the same apps).
-SERVICES = ("gateway", "catalog", "identity", "cart", "orders", "payments", "notifications")
+SERVICES = (
+    "gateway",
+    "catalog",
+    "identity",
+    "cart",
+    "orders",
+    "payments",
+    "notifications",
+    "shipping",
+)
+# A carrier that picks up and delivers within seconds, so that a test sees a paid order
+# shipped and delivered (services/shipping; the defaults are 8 and 15 s).
+QUICK_CARRIER = {"SHIPPING_DISPATCH_DELAY_SECONDS": "1", "SHIPPING_DELIVERY_DELAY_SECONDS": "1"}
+# The services written in Go: a binary each, built by `make shipping` (tools/shipping.sh).
+# The others are Python, `<app id>.main:create_app` under uvicorn.
+GO_BINARIES = {"shipping": ROOT / ".runtime" / "bin" / "shipping"}
 # tools/ports.env lines read `: "${NAME:=port}"`.
 PORTS = dict(re.findall(r"\$\{(\w+):=(\d+)\}", (ROOT / "tools" / "ports.env").read_text()))
 PROFILES = ("redis", "kafka-postgres")
@@ -139,21 +154,29 @@ class Sidecar:
             "--log-level", "info",
         ]  # fmt: skip
 
-    def app_args(self, factory: str) -> list[str]:
+    def app_args(self, factory: str | None) -> list[str]:
+        """The command of the app: `factory` (module:function) under uvicorn, or, when
+        None, the service's own (as in dapr.yaml)."""
+        if factory is None and self.app_id in GO_BINARIES:
+            binary = GO_BINARIES[self.app_id]
+            if not binary.exists():
+                raise RuntimeError(f"{binary} is missing: run `make shipping` first")
+            return [str(binary)]  # its port comes from APP_PORT
         return [
-            str(ROOT / ".venv" / "bin" / "python"), "-m", "uvicorn", "--factory", factory,
+            str(ROOT / ".venv" / "bin" / "python"), "-m", "uvicorn",
+            "--factory", factory or f"{self.app_id}.main:create_app",
             "--host", "127.0.0.1", "--port", str(self.app_port), "--log-level", "warning",
         ]  # fmt: skip
 
-    def start(self, factory: str, env: dict[str, str] | None = None) -> None:
+    def start(self, env: dict[str, str] | None = None, factory: str | None = None) -> None:
         if not DAPRD.exists():
             raise RuntimeError(f"{DAPRD} is missing: run `make runtime` first")
-        self.start_app_only(factory, env)
+        self.start_app_only(env, factory)
         self._spawn("daprd", self.daprd_args())
 
-    def start_app_only(self, factory: str, env: dict[str, str] | None = None) -> None:
+    def start_app_only(self, env: dict[str, str] | None = None, factory: str | None = None) -> None:
         """The app without a daprd of its own: it talks to the sidecar at this object's
-        ports, which another Sidecar started."""
+        ports, which another Sidecar started. `factory` as in app_args()."""
         LOGS.mkdir(parents=True, exist_ok=True)
         self._env = {
             **os.environ,
@@ -162,6 +185,7 @@ class Sidecar:
             **COMPONENT_ENV,
             **mtls_env(),
             "APP_ID": self.app_id,
+            "APP_PORT": str(self.app_port),
             "DAPR_HTTP_PORT": str(self.http_port),
             "DAPR_GRPC_PORT": str(self.grpc_port),
             "DAPR_API_TOKEN": self.api_token,

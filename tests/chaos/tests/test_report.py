@@ -8,8 +8,10 @@ from tests.chaos.report import (
     Kill,
     Order,
     Product,
+    Shipment,
     doubled_charge,
     seconds_to_settle,
+    shipping_problem,
     stock_problems,
     summarise,
 )
@@ -23,11 +25,13 @@ def order(order_id: str = "o1", **fields: object) -> Order:
         order_id=order_id,
         card=PAYS,
         accepted_at=10.0,
-        status="paid",
+        status="delivered",
         settled_at=12.0,
         payment_id="pay_1",
         units={"p": 1},
         charge=Charge("succeeded", "pay_1", 1000),
+        tracking_number="SHP-1",
+        shipment=Shipment("delivered", "SHP-1"),
     )
     return replace(base, **fields)  # type: ignore[arg-type]
 
@@ -50,6 +54,38 @@ def test_an_acceptance_after_the_last_restart_is_where_it_starts() -> None:
 
 def test_an_order_not_settled_has_no_settling_time() -> None:
     assert seconds_to_settle(order(status="pending", settled_at=None), [1.0]) is None
+
+
+def test_a_paid_order_not_yet_delivered_has_no_settling_time() -> None:
+    assert seconds_to_settle(order(status="paid", settled_at=None), [1.0]) is None
+
+
+# --- shipping_problem -----------------------------------------------------------------
+
+
+def test_a_delivered_order_that_shipping_delivered_is_right() -> None:
+    assert shipping_problem(order()) is None
+    assert shipping_problem(order(status="paid", tracking_number=None, shipment=None)) is None
+
+
+def test_a_shipment_for_an_order_not_paid_is_wrong() -> None:
+    shipment = Shipment("preparing", "SHP-1")
+    cancelled = order(status="cancelled", charge=Charge("declined", None, 1000))
+    assert "cancelled" in str(shipping_problem(replace(cancelled, shipment=shipment)))
+    declined = order(status="paid", card=DECLINES, shipment=shipment)
+    assert shipping_problem(declined) is not None
+    not_charged = order(status="paid", charge=None, shipment=shipment)
+    assert "charge: none" in str(shipping_problem(not_charged))
+
+
+def test_orders_and_shipping_must_agree_on_the_shipment() -> None:
+    assert "no shipment" in str(shipping_problem(order(shipment=None)))
+    other = order(shipment=Shipment("delivered", "SHP-2"))
+    assert "SHP-2" in str(shipping_problem(other))
+    assert "dispatched" in str(shipping_problem(order(shipment=Shipment("dispatched", "SHP-1"))))
+    assert (
+        shipping_problem(order(status="shipped", shipment=Shipment("dispatched", "SHP-1"))) is None
+    )
 
 
 # --- doubled_charge -------------------------------------------------------------------
@@ -120,6 +156,8 @@ def test_a_clean_run_passes_with_its_figures() -> None:
             settled_at=9.0,
             charge=Charge("declined", None, 0),
             forged_via="payments",
+            tracking_number=None,
+            shipment=None,
         ),
     ]
     kills = [Kill("orders/app", 4.0, 8.0, 10.0)]
@@ -143,21 +181,40 @@ def test_a_clean_run_passes_with_its_figures() -> None:
 
 def test_every_failure_is_named_with_its_orders() -> None:
     orders = [
-        order("stuck", status="pending", settled_at=None, payment_id=None, charge=None),
-        order("lost", status="missing", settled_at=None, payment_id=None, charge=None),
+        order(
+            "stuck", status="pending", settled_at=None, payment_id=None, charge=None, shipment=None
+        ),
+        order("stranded", status="paid", settled_at=None, shipment=None),
+        order("astray", status="cancelled", payment_id=None, charge=None),
+        order(
+            "lost", status="missing", settled_at=None, payment_id=None, charge=None, shipment=None
+        ),
         order("forged", card=DECLINES, payment_id="forged-1", charge=None, forged_via="cart"),
         order("twice", payment_id="pay_2"),
-        order("late", accepted_at=None, status="pending", settled_at=None, charge=None),
+        order(
+            "late", accepted_at=None, status="pending", settled_at=None, charge=None, shipment=None
+        ),
     ]
     forged = [ForgedPublish("cart", "forged", "forged-1", 204, 1.0)]
     report = summarise({"error": None}, [], orders, [Product("p", 10, stock=10)], forged)
     assert not report["passed"]
     assert (report["stuck"], report["lost"], report["doubled_charges"]) == (1, 1, 1)
+    assert report["undelivered"] == 1
+    assert sorted(report["problem_orders"]["shipped_wrongly"]) == ["astray", "forged"]
     assert (report["declined_paid"], report["forged_events_applied"]) == (1, 1)
     assert report["stock_conserved"] is False
     assert report["unacknowledged_orders"] == 1
     failures = "\n".join(report["failures"])
-    for named in ("stuck", "lost", "twice (paid under pay_2", "forged", "403", "p: 10"):
+    for named in (
+        "stuck",
+        "not delivered at the deadline: stranded",
+        "astray (shipped although the order is cancelled",
+        "lost",
+        "twice (paid under pay_2",
+        "forged",
+        "403",
+        "p: 10",
+    ):
         assert named in failures, failures
 
 
