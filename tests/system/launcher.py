@@ -30,8 +30,9 @@ SERVICES = (
     "shipping",
 )
 # A carrier that picks up and delivers within seconds, so that a test sees a paid order
-# shipped and delivered (services/shipping; the defaults are 8 and 15 s).
-QUICK_CARRIER = {"SHIPPING_DISPATCH_DELAY_SECONDS": "1", "SHIPPING_DELIVERY_DELAY_SECONDS": "1"}
+# shipped and delivered (services/shipping; the defaults are 8 and 15 s); slow enough
+# that a page or a poll still sees `paid` first.
+QUICK_CARRIER = {"SHIPPING_DISPATCH_DELAY_SECONDS": "3", "SHIPPING_DELIVERY_DELAY_SECONDS": "2"}
 # The services written in Go: a binary each, built by `make shipping` (tools/shipping.sh).
 # The others are Python, `<app id>.main:create_app` under uvicorn.
 GO_BINARIES = {"shipping": ROOT / ".runtime" / "bin" / "shipping"}

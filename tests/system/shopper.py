@@ -22,6 +22,9 @@ DECLINED = "4000000000000002"
 # later by its signed webhook, or never (the charge is voided after a timeout).
 CONFIRMED_LATER = "4000000000003220"
 NEVER_CONFIRMED = "4000008400001629"
+# The statuses an order reaches by itself after each (services/shipping ships a paid
+# order, seconds later in the tests: launcher.QUICK_CARRIER).
+MOVES_ON = {"paid": ("shipped", "delivered"), "shipped": ("delivered",)}
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -93,12 +96,19 @@ class Shopper:
         )
 
     def order_when(self, order_id: str, status: str, timeout: float = 45) -> dict[str, Any]:
+        """The order once it is `status`, or has gone on from there by itself (a paid
+        order is shipped, then delivered, seconds later: MOVES_ON)."""
+
         def settled() -> dict[str, Any] | None:
             order: dict[str, Any] = self.get(f"/api/v1/orders/{order_id}").json()
-            return order if order.get("status") == status else None
+            reached = (status, *MOVES_ON.get(status, ()))
+            return order if order.get("status") in reached else None
 
         result: dict[str, Any] = eventually(settled, f"order {order_id} to be {status}", timeout)
         return result
+
+    def receipts(self) -> list[EmailMessage]:
+        return [m for m in self.mails() if str(m["Subject"]).startswith("Your receipt")]
 
     def mails(self) -> list[EmailMessage]:
         found = []

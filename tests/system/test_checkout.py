@@ -17,6 +17,7 @@ from tests.system.launcher import Sidecar
 from tests.system.shopper import (
     CONFIRMED_LATER,
     DECLINED,
+    MOVES_ON,
     NEVER_CONFIRMED,
     Shopper,
     StatusFeed,
@@ -83,14 +84,14 @@ def test_checkout_is_paid_receipted_and_pushed_live(
         assert paid["payment"]["status"] == "succeeded"
         assert paid["payment"]["amount_cents"] == 2500
 
-        [receipt] = eventually(shopper.mails, "the receipt e-mail at the SMTP sink")
+        [receipt] = eventually(shopper.receipts, "the receipt e-mail at the SMTP sink")
         assert order_id in receipt["Subject"]
         assert "25.00 EUR" in receipt.get_content()
 
         try:
             # `paid` may overtake `pending` (two topics); then `pending` is never pushed.
             pushed = (["pending", "paid"], ["paid"])
-            eventually(lambda: feed.statuses(order_id) in pushed, "live pushes")
+            eventually(lambda: _until_paid(feed.statuses(order_id)) in pushed, "live pushes")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; pushed so far: {feed.messages}") from None
     finally:
@@ -102,6 +103,11 @@ def test_checkout_is_paid_receipted_and_pushed_live(
     eventually(lambda: shopper.get("/api/v1/cart").json()["lines"] == [], "the cart to be emptied")
     history = shopper.get("/api/v1/orders").json()
     assert [o["order_id"] for o in history] == [order_id]
+
+
+def _until_paid(statuses: list[str]) -> list[str]:
+    """The statuses pushed up to `paid`; shipping's follow it (test_shipping.py)."""
+    return statuses[: statuses.index("paid") + 1] if "paid" in statuses else statuses
 
 
 def test_declined_card_cancels_and_gives_stock_back(
@@ -204,7 +210,7 @@ def test_a_redelivered_event_has_one_effect(
     shopper.put_in_cart(product, 1)
     order_id = shopper.check_out().json()["order_id"]
     paid = shopper.order_when(order_id, "paid")
-    eventually(shopper.mails, "the receipt")
+    eventually(shopper.receipts, "the receipt")
 
     # order.created again, as a broker redelivery would bring it (a new envelope, the
     # same order): published through the orders sidecar, which may publish that topic.
@@ -224,8 +230,9 @@ def test_a_redelivered_event_has_one_effect(
     assert answer.status_code == 204, answer.text
     time.sleep(5)  # time for the whole chain to react, if it were going to
     again = shopper.get(f"/api/v1/orders/{order_id}").json()
-    assert (again["status"], again["payment"]) == ("paid", paid["payment"])
-    assert len(shopper.mails()) == 1
+    assert again["status"] in ("paid", *MOVES_ON["paid"])
+    assert again["payment"] == paid["payment"]
+    assert len(shopper.receipts()) == 1
     assert available(gateway.app_url, product) == 4
 
 
