@@ -1,13 +1,18 @@
 # syntax=docker/dockerfile:1
-# One recipe for all seven services, picked by the SERVICE build arg. They share one shape
-# (services/<name>/main.py with a create_app() factory), one lock file and one dependency
-# set, so seven copies of this file would only drift apart. docker-compose.yml builds
-# each service this way; by hand:
+# One recipe for every service. The seven Python services are picked by the SERVICE build
+# arg of the default (last) stage: they share one shape (services/<name>/main.py with a
+# create_app() factory), one lock file and one dependency set, so seven copies of this
+# file would only drift apart. Shipping, written in Go, is the stage of its own name
+# (--target shipping): a static binary on an empty base. docker-compose.yml builds each
+# service this way; by hand:
 #
 #   docker build --build-arg SERVICE=catalog -t shop/catalog .
+#   docker build --target shipping -t shop/shipping .
 #
 # The storefront (storefront/) is built here too, in a Node stage, and served by the
 # gateway (services/gateway/storefront.py); no Node is needed on the building machine.
+# BuildKit (needed for the cache mounts) builds only the stages a target depends on:
+# neither Go for a Python image nor Python for shipping's.
 
 # --- dependencies: only pyproject.toml and uv.lock invalidate this stage -------------
 FROM python:3.11.14-slim-trixie AS deps
@@ -33,6 +38,66 @@ COPY storefront/index.html storefront/tsconfig.json storefront/vite.config.ts ./
 COPY storefront/src/ src/
 # Type-checks, then writes dist/: index.html and assets/ (Vite's default outDir).
 RUN npm run build
+
+# --- shipping (Go): a static binary from its own go.mod and go.sum -----------------
+# The Go of services/shipping/go.mod's `go` line, exactly, on the Debian of the other
+# bases. GOTOOLCHAIN=local: a go.mod asking for a newer Go fails the build here rather
+# than downloading a toolchain. CGO off: the binary needs no libc, so the image needs no
+# distribution.
+FROM golang:1.26.8-trixie AS shipping-build
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-trimpath
+WORKDIR /src
+# Only the module files invalidate the download of the dependencies (from the Go module
+# proxy, checked against go.sum), not every source edit.
+COPY services/shipping/go.mod services/shipping/go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY services/shipping/ ./
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    go build -ldflags="-s -w" -o /out/shipping .
+# The image's health check: the final stage has no shell and no curl, so a few lines of
+# Go ask /healthz on APP_PORT, as the Python images' check does (exit 1 unless 2xx).
+WORKDIR /probe
+RUN --mount=type=cache,target=/root/.cache/go-build go mod init probe && cat > main.go <<'EOF' && go build -ldflags="-s -w" -o /out/probe .
+package main
+
+import (
+	"net/http"
+	"os"
+	"time"
+)
+
+func main() {
+	port := os.Getenv("APP_PORT")
+	client := http.Client{Timeout: 2 * time.Second}
+	answer, err := client.Get("http://127.0.0.1:" + port + "/healthz")
+	if err != nil || answer.StatusCode < 200 || answer.StatusCode > 299 {
+		os.Exit(1)
+	}
+}
+EOF
+
+# --- shipping's image: the binary, its probe and the event contracts, nothing else ----
+FROM scratch AS shipping
+# For an https trace collector; Debian's bundle, from the build stage.
+COPY --from=shipping-build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
+COPY --from=shipping-build /out/shipping /out/probe /usr/local/bin/
+WORKDIR /app
+# The JSON Schemas shipping validates every event against, consumed and published
+# (contracts/events; CONTRACTS_DIR's default is this folder under the working directory,
+# set here absolute so that the image does not depend on it).
+COPY contracts/events/*.schema.json contracts/events/
+# Every interface of the container (compose's sidecar shares its network namespace, a
+# pod's probes come from the kubelet), on dapr.yaml's app port for shipping (a test holds
+# the two together).
+ENV APP_HOST=0.0.0.0 \
+    APP_PORT=8107 \
+    CONTRACTS_DIR=/app/contracts/events
+# The same numeric uid as the Python images, for Kubernetes' runAsNonRoot.
+USER 10001:10001
+EXPOSE 8107
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+    CMD ["/usr/local/bin/probe"]
+ENTRYPOINT ["/usr/local/bin/shipping"]
 
 # --- the service ------------------------------------------------------------------
 FROM python:3.11.14-slim-trixie
@@ -64,7 +129,8 @@ import pathlib, sys, yaml
 service = sys.argv[1]
 apps = {app["appID"]: app["appPort"] for app in yaml.safe_load(open("/tmp/dapr.yaml"))["apps"]}
 if service not in apps or not pathlib.Path(f"services/{service}/main.py").is_file():
-    sys.exit(f"no service {service!r}: pass --build-arg SERVICE=<one of {', '.join(apps)}>")
+    sys.exit(f"no Python service {service!r}: pass --build-arg SERVICE=<a folder of services/ "
+             "with a main.py>; shipping (Go) is built with --target shipping")
 print(apps[service])
 EOF
 

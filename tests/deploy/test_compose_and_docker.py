@@ -1,7 +1,9 @@
 """docker-compose.yml and the Dockerfile, checked without Docker: the compose file against
 the Compose Specification, the Dockerfile with hadolint, and both against the files they
-must agree with (dapr.yaml, components/, tools/versions.env, tools/make_secrets.py)."""
+must agree with (dapr.yaml, components/, tools/versions.env, tools/make_secrets.py,
+services/shipping/go.mod, contracts/events/)."""
 
+import fnmatch
 import json
 import os
 import re
@@ -40,6 +42,11 @@ SIDECARS = {
     name: s for name, s in SERVICES.items() if s.get("image", "").startswith("daprio/daprd:")
 }
 DAPR_APPS: dict[str, int] = {a["appID"]: a["appPort"] for a in load(ROOT / "dapr.yaml")["apps"]}
+# The services by language: a Python service is services/<name>/main.py (the SERVICE build
+# arg of the Dockerfile's last stage), a Go one a module, services/<name>/go.mod (a stage
+# of its own name, picked with --target).
+PYTHON_APPS = sorted(p.parent.name for p in (ROOT / "services").glob("*/main.py"))
+GO_APPS = sorted(p.parent.name for p in (ROOT / "services").glob("*/go.mod"))
 PROFILES = sorted(p.name for p in (ROOT / "components").iterdir() if p.is_dir())
 PROFILES.remove("common")
 VERSIONS = dict(re.findall(r"^(\w+)=(\S+)$", (ROOT / "tools/versions.env").read_text(), re.M))
@@ -129,7 +136,11 @@ def test_hadolint_rejects_an_unpinned_dockerfile(tmp_path: Path) -> None:
 @pytest.mark.parametrize("app_id", DAPR_APPS)
 def test_each_app_runs_beside_its_sidecar_as_in_dapr_yaml(app_id: str) -> None:
     app = SERVICES[app_id]
-    assert app["build"] == {"context": ".", "args": {"SERVICE": app_id}}
+    if app_id in GO_APPS:
+        assert app["build"] == {"context": ".", "target": app_id}
+        assert app_id in STAGE, f"the Dockerfile has no stage {app_id}"
+    else:
+        assert app["build"] == {"context": ".", "args": {"SERVICE": app_id}}
     sidecars = [s for s in SIDECARS.values() if s.get("network_mode") == f"service:{app_id}"]
     assert len(sidecars) == 1, f"{app_id} needs exactly one daprd in its network namespace"
     sidecar = sidecars[0]
@@ -144,9 +155,12 @@ def test_each_app_runs_beside_its_sidecar_as_in_dapr_yaml(app_id: str) -> None:
 
 
 def test_the_apps_are_exactly_the_service_folders() -> None:
-    built = {s["build"]["args"]["SERVICE"] for s in SERVICES.values() if "build" in s}
-    folders = {p.parent.name for p in (ROOT / "services").glob("*/main.py")}
-    assert built == folders == set(DAPR_APPS)
+    builds = [s["build"] for s in SERVICES.values() if "build" in s]
+    by_arg = {b["args"]["SERVICE"] for b in builds if "args" in b}
+    by_target = {b["target"] for b in builds if "target" in b}
+    assert by_arg == set(PYTHON_APPS) and by_target == set(GO_APPS)
+    assert not set(PYTHON_APPS) & set(GO_APPS), "a service is Python or Go, not both"
+    assert by_arg | by_target == set(DAPR_APPS)
 
 
 def test_only_loopback_ports_are_published_and_apps_on_their_own() -> None:
@@ -471,14 +485,18 @@ def test_each_image_serves_on_its_app_port_from_dapr_yaml() -> None:
             [sys.executable, "-", service], input=script, cwd=ROOT, capture_output=True, text=True
         )
 
-    for service, port in DAPR_APPS.items():
-        assert port_of(service).stdout == f"{port}\n"
+    for service in PYTHON_APPS:
+        assert port_of(service).stdout == f"{DAPR_APPS[service]}\n"
     refused = port_of("nope")
-    assert refused.returncode != 0 and "no service 'nope'" in refused.stderr
+    assert refused.returncode != 0 and "no Python service 'nope'" in refused.stderr
+    # A Go service is in dapr.yaml but has no main.py: pointed to its own target.
+    for service in GO_APPS:
+        refused = port_of(service)
+        assert refused.returncode != 0 and f"--target {service}" in refused.stderr
     # The entrypoint and the health check read it; EXPOSE documents the range.
     assert DOCKERFILE.count("open('/app/port')") == DOCKERFILE.count("$(cat /app/port)") == 1
     [(low, high)] = re.findall(r"^EXPOSE (\d+)-(\d+)$", DOCKERFILE, re.M)
-    assert all(int(low) <= port <= int(high) for port in DAPR_APPS.values())
+    assert all(int(low) <= DAPR_APPS[service] <= int(high) for service in PYTHON_APPS)
 
 
 def _pattern(rule: str) -> re.Pattern[str]:
@@ -554,10 +572,17 @@ def test_build_context_holds_what_the_dockerfile_reads_and_nothing_more() -> Non
     context = build_context()
     read = [s.rstrip("/") for stage in STAGES for sources, _ in stage.copies() for s in sources]
     read += re.findall(r"--mount=type=bind,source=([^,\s]+)", DOCKERFILE)
-    # services/${SERVICE}/: each service's own.
-    read = [s.replace("${SERVICE}", app) for s in read for app in DAPR_APPS]
+    # services/${SERVICE}/: each Python service's own.
+    read = [s.replace("${SERVICE}", app) for s in read for app in PYTHON_APPS]
     for source in read:
-        assert source in context or any(f.startswith(f"{source}/") for f in context), source
+        # A file, a folder, or a pattern (COPY's, as Go's filepath.Match: `*` stays
+        # within a folder, as fnmatch's does not, so that is checked apart).
+        matched = [f for f in context if fnmatch.fnmatchcase(f, source)]
+        assert (
+            source in context
+            or any(f.startswith(f"{source}/") for f in context)
+            or (matched and all(f.count("/") == source.count("/") for f in matched))
+        ), source
     # Secrets, environments and what the storefront's Node stage makes for itself stay out,
     # whether or not this checkout has them; so do tests.
     for path in [
@@ -573,11 +598,126 @@ def test_build_context_holds_what_the_dockerfile_reads_and_nothing_more() -> Non
         "storefront/src/format.test.ts",
         "services/gateway/tests/test_api.py",
         "libs/shop_dapr/__pycache__/app.cpython-311.pyc",
+        # A Go service's tests, their data, and a binary `go build` leaves in the folder.
+        *(f"services/{app}/{app}" for app in GO_APPS),
+        *(f"services/{app}/main_test.go" for app in GO_APPS),
+        *(f"services/{app}/internal/x/x_test.go" for app in GO_APPS),
+        *(f"services/{app}/testdata/event.json" for app in GO_APPS),
+        "contracts/asyncapi.yaml",
     ]:
         assert not in_context(path), path
+    # A Go service's module files and every source, at any depth; every event schema.
+    for app in GO_APPS:
+        for path in ["go.mod", "go.sum", "main.go", "internal/x/x.go"]:
+            assert in_context(f"services/{app}/{path}"), path
+    schemas = [p.relative_to(ROOT).as_posix() for p in (ROOT / "contracts/events").iterdir()]
+    assert schemas and all(in_context(path) for path in schemas if path.endswith(".schema.json"))
     # Of the storefront, exactly what the Node stage copies: its build's inputs.
     copied = [s for sources, _ in STAGE["storefront"].copies() for s in sources]
     storefront = {f for f in context if f.startswith("storefront/")}
     assert storefront and all(
         f in copied or any(s.endswith("/") and f.startswith(s) for s in copied) for f in storefront
     ), storefront
+
+
+# --- the Go services: a build stage <app>-build, and the image, stage <app> ----------------
+SHELL_FORM_ENV = re.compile(r"(\w+)=(\S+)")
+
+
+def env_of(stage: Stage) -> dict[str, str]:
+    """The stage's ENV NAME=value pairs (none of this Dockerfile's values holds a space)."""
+    return {
+        name: value
+        for keyword, args in stage.instructions
+        if keyword == "ENV"
+        for name, value in SHELL_FORM_ENV.findall(args)
+    }
+
+
+def go_version(app: str) -> str:
+    """The Go a module asks for: its toolchain line, else its go line."""
+    go_mod = (ROOT / "services" / app / "go.mod").read_text()
+    toolchain = re.search(r"^toolchain go(\S+)$", go_mod, re.M)
+    go = re.search(r"^go (\S+)$", go_mod, re.M)
+    assert go, f"services/{app}/go.mod has no go line"
+    return toolchain[1] if toolchain else go[1]
+
+
+def test_the_services_are_python_or_go() -> None:
+    assert PYTHON_APPS and GO_APPS == ["shipping"]
+
+
+@pytest.mark.parametrize("app", GO_APPS)
+def test_each_go_service_builds_statically_with_the_go_of_its_go_mod(app: str) -> None:
+    build = STAGE[f"{app}-build"]
+    wanted = go_version(app)
+    image = re.fullmatch(r"golang:(\d+\.\d+\.\d+)-(\w+)", build.base)
+    assert image, f"an exact Go on a named Debian, not {build.base}"
+    # go.mod's `go 1.26.8` exactly; a `go 1.26` accepts any 1.26.x.
+    assert image[1] == wanted or image[1].startswith(f"{wanted}."), (build.base, wanted)
+    # One Debian for every base: the Python images' and the Node stage's.
+    assert FINAL.base.endswith(f"-{image[2]}")
+    env = env_of(build)
+    # Static (no libc in the image), and never a toolchain downloaded behind go.mod's back.
+    assert env["CGO_ENABLED"] == "0" and env["GOTOOLCHAIN"] == "local"
+    # The dependency download sees only go.mod and go.sum; the sources come after it.
+    [first, *rest] = build.copies()
+    assert first == ([f"services/{app}/go.mod", f"services/{app}/go.sum"], "./")
+    download = build.index("RUN", "go mod download")
+    assert build.index("COPY", f"services/{app}/go.sum") < download
+    assert rest == [([f"services/{app}/"], "./")]
+    sources = build.index("COPY", f"services/{app}/ ")
+    assert sources > download
+    # The module's root package is the program (`go build .` where the module landed).
+    built = build.index("RUN", f"-o /out/{app} .")
+    assert built > sources and workdir(build, built) == workdir(build, sources)
+    roots = [p for p in (ROOT / "services" / app).glob("*.go") if not p.stem.endswith("_test")]
+    assert any(re.search(r"^package main$", p.read_text(), re.M) for p in roots), (
+        f"services/{app} has no package main at its root"
+    )
+    # Only its own folder is in the stage: no replace may point outside it.
+    go_mod = (ROOT / "services" / app / "go.mod").read_text()
+    assert not re.search(r"=>\s*\.", go_mod), "a local replace the build stage cannot see"
+
+
+@pytest.mark.parametrize("app", GO_APPS)
+def test_each_go_image_is_its_binary_on_scratch_as_non_root_on_its_app_port(app: str) -> None:
+    image = STAGE[app]
+    # Nothing but what is copied in: no distribution to patch, no shell.
+    assert image.base == "scratch"
+    copied_from_build = {
+        f"{destination.rstrip('/')}/{PurePosixPath(source).name}": source
+        for keyword, args in image.instructions
+        if keyword == "COPY" and args.startswith(f"--from={app}-build ")
+        for *sources, destination in [args.split()[1:]]
+        for source in sources
+    }
+    # It runs the binary the build stage wrote, and checks its health with the probe
+    # built beside it, which asks /healthz on APP_PORT.
+    [entrypoint] = [json.loads(a) for kw, a in image.instructions if kw == "ENTRYPOINT"]
+    assert copied_from_build[entrypoint[0]] == f"/out/{app}"
+    [healthcheck] = [a for kw, a in image.instructions if kw == "HEALTHCHECK"]
+    probe = json.loads(healthcheck.partition(" CMD ")[2])
+    assert copied_from_build[probe[0]] == "/out/probe"
+    assert 'os.Getenv("APP_PORT")' in DOCKERFILE and '+ "/healthz"' in DOCKERFILE
+    # dapr.yaml's app port, on every interface (its sidecar shares the namespace in
+    # compose; the kubelet probes the pod's address).
+    env = env_of(image)
+    assert env["APP_PORT"] == str(DAPR_APPS[app])
+    assert env["APP_HOST"] == "0.0.0.0"
+    assert [a for kw, a in image.instructions if kw == "EXPOSE"] == [str(DAPR_APPS[app])]
+    users = [args for keyword, args in image.instructions if keyword == "USER"]
+    assert users and re.fullmatch(r"[1-9]\d*:[1-9]\d*", users[-1]), "a numeric non-root user"
+    assert users[-1] == [a for kw, a in FINAL.instructions if kw == "USER"][-1], "as the others"
+
+
+@pytest.mark.parametrize("app", GO_APPS)
+def test_each_go_image_holds_the_event_contracts_where_contracts_dir_points(app: str) -> None:
+    image = STAGE[app]
+    [(sources, destination)] = image.copies()
+    assert sources == ["contracts/events/*.schema.json"]
+    landed = workdir(image, image.index("COPY", sources[0])) / destination
+    contracts_dir = PurePosixPath(env_of(image)["CONTRACTS_DIR"])
+    assert landed == workdir(image) / contracts_dir  # an absolute CONTRACTS_DIR stands alone
+    schemas = sorted((ROOT / "contracts/events").glob("*.schema.json"))
+    assert schemas and all(in_context(p.relative_to(ROOT).as_posix()) for p in schemas)
