@@ -23,7 +23,12 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Fa
 
     @asynccontextmanager
     async def wire(app: FastAPI, dapr: Dapr) -> AsyncIterator[None]:
-        peers = Peers(settings.cart_app_id, settings.catalog_app_id, settings.payments_app_id)
+        peers = Peers(
+            settings.cart_app_id,
+            settings.catalog_app_id,
+            settings.payments_app_id,
+            settings.shipping_app_id,
+        )
         confirmation_timeout = timedelta(seconds=settings.payment_confirmation_timeout_seconds)
         service = OrdersService(
             dapr,

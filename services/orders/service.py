@@ -2,7 +2,8 @@
 place, charge, settle) and the choreography that chains them: cart and catalog by
 invocation, the order saved and then announced (order-created), payment events move it
 on, and the sweeper finishes what a crash left half done (docs/reliability). The other
-style, the workflow (orders/workflow.py), chains the same steps itself."""
+style, the workflow (orders/workflow.py), chains the same steps itself. Once paid, in
+either style, shipping's events move the order on: shipped, then delivered."""
 
 import asyncio
 import logging
@@ -31,6 +32,7 @@ from shop_contracts.payments import (
     PaymentRecord,
     PaymentSucceeded,
 )
+from shop_contracts.shipping import ShipmentDelivered, ShipmentDispatched, ShipmentRecord
 from shop_dapr import Publisher
 from shop_dapr.app import Dapr
 from shop_dapr.invoke import Invoker, Unavailable
@@ -40,6 +42,7 @@ from shop_dapr.usecase import use_case
 from orders import domain
 from orders.domain import Order
 from orders.inflight import InFlight, OpenCheckout, Shard
+from orders.metrics import SHIPMENTS
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,15 @@ class OrderNotFound(LookupError):
 class OutcomeRefused(Exception):
     """A payment event that does not match the order or what payments knows: forged,
     or misrouted. Never applied."""
+
+
+class ShipmentRefused(Exception):
+    """A shipment event shipping does not stand behind (no such shipment, another
+    tracking number, or not that far yet): forged, or misrouted. Never applied."""
+
+
+# How far a shipment has come, by shipping's record and by the event that says so.
+_SHIPMENT_PROGRESS = {"preparing": 0, "dispatched": 1, "delivered": 2}
 
 
 class PaymentOutcome(BaseModel):
@@ -87,6 +99,7 @@ class Peers:
     cart: str
     catalog: str
     payments: str
+    shipping: str = "shipping"
 
 
 class OrdersService:
@@ -283,10 +296,10 @@ class OrdersService:
 
     async def mark_paid(self, order_id: str, payment_id: str) -> None:
         """Raises InvalidTransition when the order was cancelled meanwhile."""
-        await self._transition(order_id, lambda o: domain.mark_paid(o, payment_id))
+        await self._settle_order(order_id, lambda o: domain.mark_paid(o, payment_id))
 
     async def cancel(self, order_id: str, reason: str) -> None:
-        await self._transition(order_id, lambda o: domain.cancel(o, reason))
+        await self._settle_order(order_id, lambda o: domain.cancel(o, reason))
 
     # --- reads -----------------------------------------------------------------------
 
@@ -353,6 +366,72 @@ class OrdersService:
         elif outcome.status == "declined":
             await self.cancel(outcome.order_id, outcome.reason or "payment_failed")
 
+    # --- shipments ------------------------------------------------------------------
+
+    async def shipment_dispatched(self, event: ShipmentDispatched) -> None:
+        """paid -> shipped, once shipping confirms the event. Raises ShipmentRefused when
+        shipping does not stand behind it, InvalidTransition when the order was never
+        paid (shipping never ships such an order), Unavailable when shipping cannot be
+        asked."""
+        record = await self._shipment_record(event.order_id, event.tracking_number, "dispatched")
+        with use_case("orders.ship", event.order_id):
+            before, order = await self._transition(event.order_id, lambda o: domain.ship(o, record))
+            self._count_move(before, order)
+            # Announced on every delivery, as paid is. A delivered order was announced
+            # by its delivered event (shipped included): nothing older is said again.
+            if order.status is OrderStatus.SHIPPED:
+                await self._announce(order, OrderStatus.SHIPPED)
+
+    async def shipment_delivered(self, event: ShipmentDelivered) -> None:
+        """shipped -> delivered (paid -> shipped -> delivered when the dispatch event is
+        still on its way), once shipping confirms the event; raises as
+        `shipment_dispatched`."""
+        record = await self._shipment_record(event.order_id, event.tracking_number, "delivered")
+        with use_case("orders.deliver", event.order_id):
+            before, order = await self._transition(
+                event.order_id, lambda o: domain.deliver(o, record)
+            )
+            self._count_move(before, order)
+            if before is OrderStatus.SHIPPED:
+                # Its shipped was announced by the dispatch event's delivery.
+                await self._announce(order, OrderStatus.DELIVERED)
+            else:
+                # Taken through shipped now, or by an earlier delivery of this event
+                # whose announcements may have failed halfway: both, in order.
+                await self._announce(order, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+
+    def _count_move(self, before: OrderStatus, order: Order) -> None:
+        if order.status == before:
+            return
+        if before is OrderStatus.PAID and order.status is OrderStatus.DELIVERED:
+            SHIPMENTS.labels(OrderStatus.SHIPPED).inc()
+        SHIPMENTS.labels(order.status).inc()
+        log.info("order %s (was %s)", order.status, before)
+
+    async def _shipment_record(
+        self, order_id: str, tracking_number: str, reached: str
+    ) -> ShipmentRecord:
+        """Shipping's record of the order's shipment, once it says what the event says:
+        this tracking number, and at least `reached` (dispatched or delivered)."""
+        response = await self._invoker.request(
+            self._peers.shipping, "GET", f"/shipments/{order_id}"
+        )
+        if response.status_code == 404:
+            raise ShipmentRefused("shipping has no shipment for this order")
+        if response.status_code != 200:
+            raise Unavailable(f"shipping answered {response.status_code}")
+        record = ShipmentRecord.model_validate_json(response.content)
+        if record.order_id != order_id:
+            raise ShipmentRefused(f"shipping answered for order {record.order_id}")
+        if record.tracking_number != tracking_number:
+            raise ShipmentRefused(
+                f"tracking number {tracking_number!r} is unknown to shipping "
+                f"(it knows {record.tracking_number!r})"
+            )
+        if _SHIPMENT_PROGRESS[record.status] < _SHIPMENT_PROGRESS[reached]:
+            raise ShipmentRefused(f"shipping knows the shipment as {record.status}, not {reached}")
+        return record
+
     async def _payment_record(self, order_id: str) -> PaymentRecord:
         response = await self._invoker.request(self._peers.payments, "GET", f"/payments/{order_id}")
         if response.status_code == 404:
@@ -361,36 +440,52 @@ class OrdersService:
             raise Unavailable(f"payments answered {response.status_code}")
         return PaymentRecord.model_validate_json(response.content)
 
-    async def _transition(self, order_id: str, rule: Callable[[Order], Order]) -> None:
-        moved = False
-
-        def change(current: Order | None) -> Order:
-            nonlocal moved
-            if current is None:
-                raise OrderNotFound(order_id)
-            changed = rule(current)
-            moved = changed.status != current.status
-            return changed
-
+    async def _settle_order(self, order_id: str, rule: Callable[[Order], Order]) -> None:
         with use_case("orders.settle", order_id):
-            order = await self._orders.update(order_id, change)
-        if moved:
+            before, order = await self._transition(order_id, rule)
+        if order.status != before:
             ORDERS_FINALISED.labels(order.status).inc()
             log.info("order %s", order.status)
         # Announced on every delivery, even when the state had already moved: the
         # earlier announcement may be the part that failed. Consumers are idempotent.
         await self._finish(order)
 
+    async def _transition(
+        self, order_id: str, rule: Callable[[Order], Order]
+    ) -> tuple[OrderStatus, Order]:
+        """The order's status before the change (as it was when the change was written:
+        an ETag race makes it read again), and the order after it."""
+        before = OrderStatus.PENDING
+
+        def change(current: Order | None) -> Order:
+            nonlocal before
+            if current is None:
+                raise OrderNotFound(order_id)
+            before = current.status
+            return rule(current)
+
+        order = await self._orders.update(order_id, change)
+        return before, order
+
     async def _finish(self, order: Order) -> None:
-        """Announce the final status, then forget the checkout: in this order, so that a
-        crash in between leaves it to the sweeper to announce again."""
-        await self._publisher.publish(
-            ORDER_STATUS_TOPIC,
-            ORDER_STATUS_TYPE,
-            domain.status_event(order),
-            event_id=f"{order.order_id}.{order.status}",
-        )
+        """Announce the checkout's final status (paid or cancelled), then forget the
+        checkout: in this order, so that a crash in between leaves it to the sweeper to
+        announce again. An order shipped since had its paid announced already (shipping
+        ships only on it): the checkout is only forgotten."""
+        if order.status not in domain.SHIPPING:
+            await self._announce(order, order.status)
         await self._in_flight.close(order.order_id)
+
+    async def _announce(self, order: Order, *statuses: OrderStatus) -> None:
+        """orders.order-status-changed for each status, under the id `<order>.<status>`
+        (a repeat is recognised as one)."""
+        for status in statuses:
+            await self._publisher.publish(
+                ORDER_STATUS_TOPIC,
+                ORDER_STATUS_TYPE,
+                domain.status_event(order, status),
+                event_id=f"{order.order_id}.{status}",
+            )
 
     async def _announce_created(self, event: OrderCreated) -> None:
         await self._publisher.publish(
@@ -459,6 +554,8 @@ class OrdersService:
             await self._in_flight.close(order_id)
             return True
         SWEPT.labels("finished").inc()
+        # Paid or cancelled: announced again. Shipped or delivered since: only forgotten
+        # (its paid was announced, or shipping would not have shipped it).
         await self._finish(order)
         return True
 

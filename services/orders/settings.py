@@ -8,6 +8,8 @@ class Settings(SidecarSettings):
     cart_app_id: str = "cart"
     catalog_app_id: str = "catalog"
     payments_app_id: str = "payments"
+    # Asked whether a shipment event is true (GET /shipments/{order_id}).
+    shipping_app_id: str = "shipping"
     # The sweeper (services/orders/inflight.py) looks this often for checkouts left open
     # longer than the grace: a grace above the longest a checkout may run (the gateway
     # gives it 10 s), so that it only ever finishes what nobody is still doing.
