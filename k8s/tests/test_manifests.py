@@ -48,6 +48,11 @@ SECRETS_EXAMPLE = K8S / "dev-infra" / "secrets.example.yaml"
 PLACEHOLDER = "REPLACE-BEFORE-USE"
 # Environment an app container may hold that no Settings class reads: uvicorn's own.
 NOT_SETTINGS = frozenset({"FORWARDED_ALLOW_IPS"})
+# A Go service's settings (services/<app>/*.go, LoadConfig): env.str/port/seconds("NAME",
+# fallback[, zero allowed]) and getenv("NAME"), checked as the Go code checks them.
+GO_SETTING = re.compile(
+    r'\benv\.(str|port|seconds)\("(\w+)"(?:,[^,)]*,\s*(true|false))?|getenv\("(\w+)"\)'
+)
 
 
 def _objects(target: str) -> tuple[Obj, ...]:
@@ -254,9 +259,44 @@ def test_pods_run_as_non_root_within_limits_with_the_shop_configuration(overlay:
         assert annotations["dapr.io/app-token-secret"], app_id
 
 
+def _go_settings(app_id: str) -> dict[str, tuple[str, bool]]:
+    """A Go service's settings: name -> (kind, zero allowed), kind str, port or seconds."""
+    found = {}
+    for path in sorted((ROOT / "services" / app_id).glob("*.go")):
+        if path.stem.endswith("_test"):
+            continue
+        for kind, name, zero, raw in GO_SETTING.findall(path.read_text()):
+            found[name or raw] = (kind or "str", zero == "true")
+    assert found, f"no settings found in services/{app_id}/*.go: has LoadConfig changed?"
+    return found
+
+
+def _go_value_errors(name: str, kind: str, zero_allowed: bool, value: str) -> list[str]:
+    """What services/<app>/config.go would refuse in `value` (settings.port, .seconds)."""
+    try:
+        if kind == "port" and not 1 <= int(value) <= 65535:
+            return [f"{name}={value!r}: not a port"]
+        if kind == "seconds":
+            number = float(value)
+            if not (number > 0 or (zero_allowed and number == 0)) or number > 86400:
+                return [f"{name}={value!r}: out of bounds"]
+    except ValueError:
+        return [f"{name}={value!r}: not a {kind}"]
+    return []
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_app_env_names_are_settings_with_valid_values(overlay: str) -> None:
     for app_id, deployment in dapr_deployments(render(overlay)).items():
+        if (ROOT / "services" / app_id / "go.mod").is_file():
+            go_settings = _go_settings(app_id)
+            for variable in app_container(deployment)["env"]:
+                name = variable["name"]
+                assert name in go_settings, f"{app_id}: no setting reads {name}"
+                if "value" in variable:
+                    errors = _go_value_errors(name, *go_settings[name], variable["value"])
+                    assert not errors, f"{app_id}: {errors}"
+            continue
         settings: type[BaseSettings] = importlib.import_module(f"{app_id}.settings").Settings
         values = {}
         for variable in app_container(deployment)["env"]:
@@ -267,6 +307,20 @@ def test_app_env_names_are_settings_with_valid_values(overlay: str) -> None:
             if "value" in variable:
                 values[name.lower()] = variable["value"]
         settings(**values)  # raises if a value is out of the setting's bounds
+
+
+def test_the_go_settings_reading_follows_config_go() -> None:
+    settings = _go_settings("shipping")
+    assert settings["APP_PORT"] == ("port", False)
+    assert settings["DAPR_API_TOKEN"] == ("str", False)
+    assert settings["SHIPPING_DISPATCH_DELAY_SECONDS"] == ("seconds", True)
+    assert settings["DAPR_STARTUP_TIMEOUT_SECONDS"] == ("seconds", False)
+    assert _go_value_errors("P", "port", False, "8107") == []
+    assert _go_value_errors("P", "port", False, "70000")
+    assert _go_value_errors("S", "seconds", False, "0") and not _go_value_errors(
+        "S", "seconds", True, "0"
+    )
+    assert _go_value_errors("S", "seconds", True, "soon")
 
 
 def test_the_cluster_configuration_keeps_in_step_with_dapr_config() -> None:
