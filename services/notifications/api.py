@@ -3,8 +3,10 @@
 Connect to `/ws/orders?token=<identity access token>`. The server then sends one JSON
 text message for each status change of any of that user's orders:
 `{"order_id": ..., "status": ..., "total_cents": ..., "currency": ...}`, `pending` when
-the order is created, then `paid` or `cancelled`. A status never goes back: when the
-broker delivers `paid` before `pending` (they come by two topics), `pending` is not sent.
+the order is created, then `paid` or `cancelled`, then `shipped` and `delivered` (these
+two with `"tracking_number": ...`). A status never goes back: when the broker delivers
+`paid` before `pending` (they come by two topics), or `delivered` before `shipped`, the
+older one is not sent.
 What the client sends is ignored.
 A missing or invalid token closes the socket with code 1008 (policy violation);
 identity's keys being unavailable closes it with 1013 (try again later). The close

@@ -1,4 +1,4 @@
-"""Receipts and live status updates: the rules, free of I/O."""
+"""Receipts, "on its way" mails and live status updates: the rules, free of I/O."""
 
 import re
 from dataclasses import dataclass
@@ -16,6 +16,24 @@ class StatusUpdate(BaseModel):
     status: OrderStatus
     total_cents: Cents
     currency: str
+    # Once shipped (left out of the message while there is none).
+    tracking_number: str | None = None
+
+
+# Where each status stands: an order only moves up (paid and cancelled are both the end
+# of a checkout; shipped and delivered follow paid).
+_RANK = {
+    OrderStatus.PENDING: 0,
+    OrderStatus.PAID: 1,
+    OrderStatus.CANCELLED: 1,
+    OrderStatus.SHIPPED: 2,
+    OrderStatus.DELIVERED: 3,
+}
+
+
+def is_behind(status: OrderStatus, known: OrderStatus) -> bool:
+    """Whether `status` comes before `known` in an order's life (a late event)."""
+    return _RANK[status] < _RANK[known]
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,23 @@ def render_receipt(order: OrderStatusChanged) -> Receipt:
         ]
     )
     return Receipt(subject=f"Your receipt for order {order.order_id}", body=body)
+
+
+def render_on_its_way(order: OrderStatusChanged, carrier: str | None = None) -> Receipt:
+    """The mail of a shipped order: its tracking number, and the carrier when known
+    (orders.order-status-changed does not carry it today)."""
+    parcel = f"Tracking number: {order.tracking_number or 'not known yet'}"
+    body = "\n".join(
+        [
+            f"Your order {order.order_id} is on its way.",
+            "",
+            parcel + (f" ({carrier})" if carrier else ""),
+            "",
+            *(f"{item.name}: {item.quantity}" for item in order.lines),
+            "",
+        ]
+    )
+    return Receipt(subject=f"Your order {order.order_id} is on its way", body=body)
 
 
 # One plain address. The SMTP binding splits its recipient list on ';' and writes it into

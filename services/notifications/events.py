@@ -32,6 +32,6 @@ async def on_order_status_changed(
         log.warning("dropping order-status-changed event %s: %s", event.id, exc)
         return TopicReply.DROP
     except MailNotSent as exc:
-        log.warning("receipt of event %s not sent, asking for redelivery: %s", event.id, exc)
+        log.warning("mail of event %s not sent, asking for redelivery: %s", event.id, exc)
         return TopicReply.RETRY
     return TopicReply.SUCCESS

@@ -1,8 +1,9 @@
-"""Notification use cases: the receipt on payment, live status for connected clients."""
+"""Notification use cases: the receipt on payment, "on its way" on shipment, live status
+for connected clients."""
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from cachebox import LRUCache
@@ -11,9 +12,17 @@ from shop_contracts.orders import OrderCreated, OrderStatus, OrderStatusChanged
 from shop_dapr.app import Dapr
 from shop_dapr.bindings import MailSender
 from shop_dapr.metrics import NOTIFICATIONS_SENT
+from shop_dapr.repository import Repository
 from shop_dapr.usecase import use_case
 
-from notifications.domain import StatusUpdate, is_mailable, render_receipt
+from notifications.domain import (
+    Receipt,
+    StatusUpdate,
+    is_behind,
+    is_mailable,
+    render_on_its_way,
+    render_receipt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +38,17 @@ class StatusHub:
 
     An order's `pending` (from `orders.order-created`) and its `paid` or `cancelled` (from
     `orders.order-status-changed`) come by two topics, which a broker does not order
-    between them (Kafka delivers `paid` first now and then). A client must never see an
-    order go back to pending, so the hub remembers the orders it saw settled and drops a
-    late `pending` for them.
+    between them (Kafka delivers `paid` first now and then), and the statuses of one
+    topic may overtake each other too (`delivered` before `shipped`, or a repeated
+    `shipped` after `delivered`). A client must never see an order go back, so the hub
+    remembers the furthest status it saw of each order and drops an older one.
 
     Kept in memory: it reaches the clients of this one instance only. Running several
     replicas would need every replica to see every event (a subscription per replica).
     A restart forgets the settled orders; a `pending` that arrives late across a restart
     is pushed (the client's next read of the order tells the truth)."""
 
-    # Settled orders remembered: a late `pending` comes within seconds of its `paid`, so
+    # Orders remembered: a late status comes within seconds of the one it follows, so
     # this only has to outlast a few seconds of checkouts (about 1.6 MB when full).
     SETTLED_REMEMBERED = 20_000
 
@@ -65,12 +75,12 @@ class StatusHub:
         return len(self._queues.get(user_id, ()))
 
     def push(self, user_id: str, update: StatusUpdate) -> None:
-        if update.status is OrderStatus.PENDING:
-            if update.order_id in self._settled:
-                return  # it overtook its own creation: the client has the newer status
-        else:
+        known = self._settled.get(update.order_id, None)
+        if known is not None and is_behind(update.status, known):
+            return  # it was overtaken: the client has the newer status
+        if update.status is not OrderStatus.PENDING:
             self._settled[update.order_id] = update.status
-        message = update.model_dump_json()
+        message = update.model_dump_json(exclude_none=True)
         for queue in self._queues.get(user_id, ()):
             queue.put_nowait(message)
             NOTIFICATIONS_SENT.labels("websocket").inc()
@@ -86,6 +96,8 @@ class ReceiptSent(BaseModel):
 class NotificationService:
     def __init__(self, dapr: Dapr, hub: StatusHub) -> None:
         self._receipts = dapr.repository(ReceiptSent, "receipt")
+        # The same marker for the "on its way" mail (`on-its-way:<order>`).
+        self._shipped_mails = dapr.repository(ReceiptSent, "on-its-way")
         self._mail: MailSender = dapr.mail
         self._hub = hub
 
@@ -94,37 +106,53 @@ class NotificationService:
             self._push(order, OrderStatus.PENDING)
 
     async def order_status_changed(self, event_id: str, change: OrderStatusChanged) -> None:
-        """Push the new status and, once the order is paid, send its receipt once.
+        """Push the new status; once the order is paid, send its receipt once, and once
+        it is shipped, the "on its way" mail once (delivered is pushed only).
 
         Raises MailNotSent or a state store error (worth a redelivery), or Undeliverable.
         """
         with use_case("notifications.order_status_changed", change.order_id):
             # Pushed first: the status is true whether or not the mail goes out.
-            self._push(change, change.status)
+            self._push(change, change.status, change.tracking_number)
             if change.status is OrderStatus.PAID:
-                await self._send_receipt(event_id, change)
+                await self._send_once(self._receipts, render_receipt, event_id, change)
+            elif change.status is OrderStatus.SHIPPED:
+                await self._send_once(self._shipped_mails, render_on_its_way, event_id, change)
 
-    def _push(self, order: OrderCreated | OrderStatusChanged, status: OrderStatus) -> None:
+    def _push(
+        self,
+        order: OrderCreated | OrderStatusChanged,
+        status: OrderStatus,
+        tracking_number: str | None = None,
+    ) -> None:
         update = StatusUpdate(
             order_id=order.order_id,
             status=status,
             total_cents=order.total_cents,
             currency=order.currency,
+            tracking_number=tracking_number,
         )
         self._hub.push(order.user_id, update)
 
-    async def _send_receipt(self, event_id: str, order: OrderStatusChanged) -> None:
-        if await self._receipts.get(order.order_id) is not None:
-            log.info("receipt for order %s already sent, skipping", order.order_id)
+    async def _send_once(
+        self,
+        sent: Repository[ReceiptSent],
+        render: Callable[[OrderStatusChanged], Receipt],
+        event_id: str,
+        order: OrderStatusChanged,
+    ) -> None:
+        """The mail `render` makes, unless `sent` says it went out already."""
+        if await sent.get(order.order_id) is not None:
+            log.info("%s mail of order %s already sent, skipping", order.status, order.order_id)
             return
         if not is_mailable(order.email):
             raise Undeliverable(f"order {order.order_id} has no mailable address")
-        receipt = render_receipt(order)
-        await self._mail.send(order.email, receipt.subject, receipt.body)
+        mail = render(order)
+        await self._mail.send(order.email, mail.subject, mail.body)
         NOTIFICATIONS_SENT.labels("email").inc()
-        log.info("receipt sent")
+        log.info("%s mail sent", order.status)
         # The marker follows the send, so a crash (or a failed write) between the two
         # sends the receipt again on redelivery, as does a redelivery racing this one:
         # the receipt is at least once, not exactly once. SMTP offers no idempotency key
         # that could close that window.
-        await self._receipts.create(order.order_id, ReceiptSent(event_id=event_id))
+        await sent.create(order.order_id, ReceiptSent(event_id=event_id))

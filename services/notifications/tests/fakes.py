@@ -38,8 +38,16 @@ def order_created(order_id: str = "o-1", user_id: str = "ada") -> dict[str, obje
 
 
 def status_changed(
-    status: str, order_id: str = "o-1", user_id: str = "ada", email: str | None = None
+    status: str,
+    order_id: str = "o-1",
+    user_id: str = "ada",
+    email: str | None = None,
+    tracking_number: str | None = None,
 ) -> dict[str, object]:
+    """As orders announces a status; shipped and delivered carry a tracking number
+    (SHP-0001 unless given)."""
+    if tracking_number is None and status in ("shipped", "delivered"):
+        tracking_number = "SHP-0001"
     data: dict[str, object] = {
         "order_id": order_id,
         "user_id": user_id,
@@ -48,5 +56,6 @@ def status_changed(
         "total_cents": 2905,
         "currency": "EUR",
         "lines": LINES,
+        "tracking_number": tracking_number,
     }
     return cloud_event(data, "shop.orders.order-status-changed.v1", f"{status}-{order_id}")

@@ -1,8 +1,15 @@
-"""The pure rules: receipt text, money, mailable addresses."""
+"""The pure rules: receipt and "on its way" texts, money, mailable addresses, the order
+of statuses."""
 
-from shop_contracts.orders import OrderStatusChanged
+from shop_contracts.orders import OrderStatus, OrderStatusChanged
 
-from notifications.domain import format_money, is_mailable, render_receipt
+from notifications.domain import (
+    format_money,
+    is_behind,
+    is_mailable,
+    render_on_its_way,
+    render_receipt,
+)
 from notifications.tests.fakes import status_changed
 
 
@@ -36,3 +43,33 @@ def test_only_one_plain_address_is_mailable() -> None:
         assert not is_mailable(bad), bad
     assert not is_mailable("ada@example.com\r\nBcc: eve@example.com")
     assert not is_mailable("Ada <ada@example.com>")
+
+
+def test_on_its_way_names_the_order_and_its_tracking_number() -> None:
+    order = OrderStatusChanged.model_validate(
+        status_changed("shipped", order_id="o-42", tracking_number="SHP-7")["data"]
+    )
+
+    mail = render_on_its_way(order)
+
+    assert mail.subject == "Your order o-42 is on its way"
+    assert mail.body.splitlines() == [
+        "Your order o-42 is on its way.",
+        "",
+        "Tracking number: SHP-7",
+        "",
+        "Mug: 2",
+        "Tea: 1",
+    ]
+    assert "Tracking number: SHP-7 (DHL)" in render_on_its_way(order, carrier="DHL").body
+
+
+def test_statuses_only_move_on() -> None:
+    order = [OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED]
+    for i, earlier in enumerate(order):
+        for later in order[i + 1 :]:
+            assert is_behind(earlier, later)
+            assert not is_behind(later, earlier)
+    assert not is_behind(OrderStatus.SHIPPED, OrderStatus.SHIPPED)
+    assert is_behind(OrderStatus.CANCELLED, OrderStatus.SHIPPED)
+    assert not is_behind(OrderStatus.PAID, OrderStatus.CANCELLED)

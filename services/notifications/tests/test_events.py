@@ -88,7 +88,7 @@ async def test_receipt_is_sent_on_the_redelivery_after_a_failure(
     assert [m.subject for m in mail.sent] == ["Your receipt for order o-1"]
 
 
-@pytest.mark.parametrize("status", ["pending", "cancelled"])
+@pytest.mark.parametrize("status", ["pending", "cancelled", "delivered"])
 async def test_only_payment_sends_a_receipt(
     client: httpx.AsyncClient, mail: InMemoryMailSender, status: str
 ) -> None:
@@ -147,3 +147,56 @@ async def test_body_that_is_not_json_is_dropped(client: httpx.AsyncClient, route
 
     assert response.status_code == 200
     assert response.json() == {"status": "DROP"}
+
+
+# --- shipped: "on its way", once -------------------------------------------------------
+
+
+async def test_shipped_sends_one_on_its_way_mail_with_the_tracking_number(
+    client: httpx.AsyncClient, mail: InMemoryMailSender, state: InMemoryStateStore
+) -> None:
+    event = status_changed("shipped", tracking_number="SHP-0042")
+    first = await client.post(CHANGED, json=event)
+    again = await client.post(CHANGED, json=event)  # redelivered
+
+    assert first.json() == again.json() == {"status": "SUCCESS"}
+    [sent] = mail.sent
+    assert (sent.to, sent.subject) == ("ada@example.com", "Your order o-1 is on its way")
+    assert "Tracking number: SHP-0042" in sent.body
+    assert json.loads(state.entries["on-its-way:o-1"].value) == {"event_id": "shipped-o-1"}
+
+
+async def test_receipt_and_on_its_way_are_each_sent_once(
+    client: httpx.AsyncClient, mail: InMemoryMailSender
+) -> None:
+    for status in ("paid", "shipped", "paid", "delivered", "shipped", "delivered"):
+        response = await client.post(CHANGED, json=status_changed(status))
+        assert response.json() == {"status": "SUCCESS"}
+
+    assert [m.subject for m in mail.sent] == [
+        "Your receipt for order o-1",
+        "Your order o-1 is on its way",
+    ]
+
+
+async def test_on_its_way_is_sent_on_the_redelivery_after_a_failure(
+    state: InMemoryStateStore, mail: InMemoryMailSender
+) -> None:
+    async for client in serve(fake_dapr(state=state, mail=BrokenMailSender())):
+        failed = await client.post(CHANGED, json=status_changed("shipped"))
+    assert failed.json() == {"status": "RETRY"}
+    assert state.entries == {}
+    async for client in serve(fake_dapr(state=state, mail=mail)):
+        response = await client.post(CHANGED, json=status_changed("shipped"))
+
+    assert response.json() == {"status": "SUCCESS"}
+    assert [m.subject for m in mail.sent] == ["Your order o-1 is on its way"]
+
+
+async def test_on_its_way_to_an_unmailable_address_is_dropped(
+    client: httpx.AsyncClient, mail: InMemoryMailSender
+) -> None:
+    response = await client.post(CHANGED, json=status_changed("shipped", email="nope"))
+
+    assert response.json() == {"status": "DROP"}
+    assert mail.sent == []

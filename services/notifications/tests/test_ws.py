@@ -68,6 +68,41 @@ def test_a_pending_that_arrives_after_the_payment_is_not_pushed(client: TestClie
     assert received == [update("o-1", "paid"), update("o-2", "pending")]
 
 
+def test_shipped_and_delivered_are_pushed_with_the_tracking_number(client: TestClient) -> None:
+    with client.websocket_connect(ADA) as ws:
+        client.post(CHANGED, json=status_changed("paid", "o-1", user_id="ada"))
+        client.post(CHANGED, json=status_changed("shipped", "o-1", user_id="ada"))
+        client.post(CHANGED, json=status_changed("delivered", "o-1", user_id="ada"))
+
+        received = [ws.receive_json() for _ in range(3)]
+
+    assert received == [
+        update("o-1", "paid"),
+        {**update("o-1", "shipped"), "tracking_number": "SHP-0001"},
+        {**update("o-1", "delivered"), "tracking_number": "SHP-0001"},
+    ]
+
+
+def test_a_status_overtaken_by_a_later_one_is_not_pushed(client: TestClient) -> None:
+    """delivered before shipped, or a repeated shipped after delivered: the client
+    already has the newer status."""
+    with client.websocket_connect(ADA) as ws:
+        client.post(CHANGED, json=status_changed("delivered", "o-1", user_id="ada"))
+        client.post(CHANGED, json=status_changed("shipped", "o-1", user_id="ada"))
+        client.post(CHANGED, json=status_changed("paid", "o-1", user_id="ada"))
+        client.post(CREATED, json=order_created("o-1", user_id="ada"))
+        client.post(CHANGED, json=status_changed("delivered", "o-1", user_id="ada"))
+        client.post(CHANGED, json=status_changed("shipped", "o-2", user_id="ada"))
+
+        received = [ws.receive_json() for _ in range(3)]
+
+    assert [(m["order_id"], m["status"]) for m in received] == [
+        ("o-1", "delivered"),
+        ("o-1", "delivered"),  # a repeat of the same status is harmless, and pushed
+        ("o-2", "shipped"),
+    ]
+
+
 def test_every_socket_of_the_user_gets_the_update(client: TestClient) -> None:
     with (
         client.websocket_connect(ADA) as phone,
