@@ -14,7 +14,9 @@ router = APIRouter(prefix="/events", include_in_schema=False)
 async def on_order_status_changed(
     event: CloudEvent[OrderStatusChanged], service: ServiceDep
 ) -> None:
-    # Both are idempotent per order id: a redelivered event has no second effect.
+    # Both are idempotent per order id: a redelivered event has no second effect. The
+    # other statuses touch no stock: pending holds it already (the reservation), and
+    # shipped and delivered come after paid, which committed it.
     if event.data.status is OrderStatus.PAID:
         await service.commit(event.data.order_id)
     elif event.data.status is OrderStatus.CANCELLED:

@@ -210,6 +210,26 @@ async def test_paid_order_commits_and_cancelled_releases(seeded: httpx.AsyncClie
     assert await available(seeded, "mug") == 35
 
 
+async def test_shipped_and_delivered_change_no_stock(
+    seeded: httpx.AsyncClient, state: InMemoryStateStore
+) -> None:
+    """A paid order's units were committed at `paid`; what shipping does later is no
+    business of the stock, whatever order the events come in."""
+    await reserve(seeded, "paid-1", mug=5)
+    await seeded.post("/events/orders/order-status-changed", json=status_event("paid-1", "paid"))
+    held = await reserve(seeded, "held-1", mug=2)  # never paid: still held
+    assert held.status_code == 200
+    before = {k: v.value for k, v in state.entries.items()}
+    for order_id in ("paid-1", "held-1", "unknown-1"):
+        for status in ("shipped", "delivered", "shipped"):
+            reply = await seeded.post(
+                "/events/orders/order-status-changed", json=status_event(order_id, status)
+            )
+            assert reply.json() == {"status": "SUCCESS"}
+    assert {k: v.value for k, v in state.entries.items()} == before
+    assert await available(seeded, "mug") == 33
+
+
 async def test_records_keep_their_keys(
     seeded: httpx.AsyncClient, state: InMemoryStateStore
 ) -> None:
