@@ -1,7 +1,7 @@
 """The public API, versioned under /api/v1: the only door clients use. Routes check
 what they can at the edge, then forward to the owning service by app id."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, Form, Header, Path, Request, Response
@@ -186,21 +186,80 @@ async def checkout(
     )
 
 
-@router.get("/orders", tags=["orders"])
+# What orders answers for an order (services/orders/domain.py Order), shown in the
+# OpenAPI document: the statuses go pending -> paid -> shipped -> delivered, or pending ->
+# cancelled; `shipment` is null until shipped.
+ORDER_EXAMPLE: dict[str, Any] = {
+    "order_id": "5277557e8f0b4c2a9d1e6f3a2b7c8d90",
+    "user_id": "1d4bfc1b6a0e4f7c8b2d3e5f6a7b8c9d",
+    "email": "ada@example.com",
+    "status": "shipped",
+    "lines": [
+        {
+            "product_id": "teapot",
+            "name": "Cast iron teapot",
+            "quantity": 1,
+            "unit_price_cents": 4900,
+        }
+    ],
+    "total_cents": 4900,
+    "currency": "EUR",
+    "card_last4": "4242",
+    "payment_id": "pay_3f2a1b0c",
+    "reason": None,
+    "shipment": {
+        "tracking_number": "SHP-4F2A9C01",
+        "carrier": "DHL",
+        "shipped_at": "2026-01-05T10:00:00Z",
+        "delivered_at": None,
+    },
+    "created_at": "2026-01-05T09:58:12Z",
+    "updated_at": "2026-01-05T10:00:01Z",
+}
+ORDER_PAGE_EXAMPLE: dict[str, Any] = {
+    **ORDER_EXAMPLE,
+    "payment": {
+        "order_id": ORDER_EXAMPLE["order_id"],
+        "status": "succeeded",
+        "amount_cents": 4900,
+        "currency": "EUR",
+        "payment_id": "pay_3f2a1b0c",
+    },
+}
+
+
+def _example(description: str, example: object) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"description": description, "content": {"application/json": {"example": example}}}
+    }
+
+
+@router.get(
+    "/orders",
+    tags=["orders"],
+    responses=_example("The caller's orders, newest first", [ORDER_EXAMPLE]),
+)
 async def orders(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> Response:
+    """The caller's orders, newest first, each with its status (pending, paid,
+    cancelled, shipped, delivered) and its shipment (null until shipped)."""
     return relay(
         await invoker.request(settings.orders_app_id, "GET", "/orders", headers=user_headers(user))
     )
 
 
-@router.get("/orders/{order_id}", tags=["orders"])
+@router.get(
+    "/orders/{order_id}",
+    tags=["orders"],
+    responses=_example("The order with its payment", ORDER_PAGE_EXAMPLE),
+)
 async def order(
     order_id: Annotated[OrderId, Path()],
     user: CurrentUser,
     invoker: InvokerDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    """The order with its payment (null until payments has seen it)."""
+    """The order with its payment (null until payments has seen it). Once shipped,
+    `shipment` carries the carrier's tracking number, and `delivered_at` once delivered."""
     code, body = await order_with_payment(
         invoker, settings.orders_app_id, settings.payments_app_id, order_id, user_headers(user)
     )

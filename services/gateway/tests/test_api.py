@@ -49,6 +49,9 @@ class FakeSidecar:
         self.calls: list[tuple[str, str, str]] = []
         self.seen_headers: list[httpx.Headers] = []
         self.down = False
+        # What orders answers for GET /orders/o1 and GET /orders.
+        self.order: dict[str, object] = {"order_id": "o1", "status": "paid"}
+        self.history: list[dict[str, object]] = [self.order]
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -67,10 +70,12 @@ class FakeSidecar:
             )
         if app == "catalog" and path == "/products":
             return httpx.Response(200, json={"query": str(request.url.params)})
+        if app == "orders" and path == "/orders" and request.method == "GET":
+            return httpx.Response(200, json=self.history)
         if app == "orders" and path == "/orders":
             return httpx.Response(201, json={"order_id": "o1", "status": "pending"})
         if app == "orders" and path == "/orders/o1":
-            return httpx.Response(200, json={"order_id": "o1", "status": "paid"})
+            return httpx.Response(200, json=self.order)
         if app == "payments" and path == "/payments/o1":
             return httpx.Response(200, json={"status": "succeeded"})
         if app == "cart":
@@ -224,6 +229,51 @@ async def test_order_page_aggregates_order_and_payment(client: httpx.AsyncClient
         "status": "paid",
         "payment": {"status": "succeeded"},
     }
+
+
+SHIPMENT = {
+    "tracking_number": "SHP-0001",
+    "carrier": "DHL",
+    "shipped_at": "2026-01-05T10:00:00Z",
+    "delivered_at": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "shipment"),
+    [
+        ("shipped", SHIPMENT),
+        ("delivered", {**SHIPMENT, "delivered_at": "2026-01-07T15:30:00Z"}),
+    ],
+)
+async def test_order_page_and_history_carry_the_shipment(
+    client: httpx.AsyncClient, sidecar: FakeSidecar, status: str, shipment: dict[str, object]
+) -> None:
+    sidecar.order.update(status=status, shipment=shipment)
+    page = (await client.get("/api/v1/orders/o1", headers=bearer())).json()
+    assert page == {
+        "order_id": "o1",
+        "status": status,
+        "shipment": shipment,
+        "payment": {"status": "succeeded"},
+    }
+    [listed] = (await client.get("/api/v1/orders", headers=bearer())).json()
+    assert (listed["status"], listed["shipment"]) == (status, shipment)
+
+
+async def test_openapi_shows_an_order_with_its_shipment(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+
+    def example(path: str) -> object:
+        content = paths[path]["get"]["responses"]["200"]["content"]
+        return content["application/json"]["example"]
+
+    page = example("/api/v1/orders/{order_id}")
+    assert isinstance(page, dict)
+    assert page["status"] == "shipped"
+    assert page["shipment"]["tracking_number"].startswith("SHP-")
+    assert page["payment"]["status"] == "succeeded"
+    assert example("/api/v1/orders") == [{k: v for k, v in page.items() if k != "payment"}]
 
 
 @pytest.mark.parametrize(
