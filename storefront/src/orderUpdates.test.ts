@@ -11,6 +11,29 @@ describe("advance", () => {
     expect(advance("paid", "pending")).toBe("paid");
     expect(advance("cancelled", "pending")).toBe("cancelled");
   });
+
+  it("follows a paid order through shipped to delivered", () => {
+    expect(advance("paid", "shipped")).toBe("shipped");
+    expect(advance("shipped", "delivered")).toBe("delivered");
+    // delivered may come before shipped (two topics at shipping): straight on.
+    expect(advance("paid", "delivered")).toBe("delivered");
+    expect(advance("pending", "shipped")).toBe("shipped");
+  });
+
+  it("ranks pending < paid | cancelled < shipped < delivered, never going back", () => {
+    const order = ["pending", "paid", "shipped", "delivered"] as const;
+    order.forEach((earlier, i) => {
+      for (const later of order.slice(i + 1)) {
+        expect(advance(earlier, later)).toBe(later);
+        expect(advance(later, earlier)).toBe(later);
+      }
+    });
+    expect(advance("delivered", "shipped")).toBe("delivered");
+    expect(advance("shipped", "paid")).toBe("shipped");
+    expect(advance("shipped", "cancelled")).toBe("shipped");
+    expect(advance("paid", "cancelled")).toBe("paid");
+    expect(advance("delivered", "delivered")).toBe("delivered");
+  });
 });
 
 describe("parseUpdate", () => {
@@ -19,9 +42,19 @@ describe("parseUpdate", () => {
     expect(parseUpdate(text)).toEqual({ order_id: "o1", status: "paid" });
   });
 
+  it("reads shipped and delivered with their tracking number", () => {
+    const shipped = JSON.stringify({ order_id: "o1", status: "shipped", tracking_number: "SHP-1", total_cents: 1 });
+    expect(parseUpdate(shipped)).toEqual({ order_id: "o1", status: "shipped", tracking_number: "SHP-1" });
+    expect(parseUpdate(JSON.stringify({ order_id: "o1", status: "delivered" }))).toEqual({
+      order_id: "o1",
+      status: "delivered",
+    });
+  });
+
   it("ignores what it cannot use", () => {
     expect(parseUpdate("not json")).toBeNull();
-    expect(parseUpdate(JSON.stringify({ order_id: "o1", status: "shipped" }))).toBeNull();
+    expect(parseUpdate(JSON.stringify({ order_id: "o1", status: "refunded" }))).toBeNull();
+    expect(parseUpdate(JSON.stringify({ order_id: "o1", status: "toString" }))).toBeNull();
     expect(parseUpdate(JSON.stringify({ status: "paid" }))).toBeNull();
   });
 });

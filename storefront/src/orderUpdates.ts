@@ -2,9 +2,11 @@
 // per status change of any of the signed-in person's orders.
 import type { OrderStatus, StatusUpdate } from "./types";
 
-const RANK: Record<OrderStatus, number> = { pending: 0, paid: 1, cancelled: 1 };
+// How far each status is in an order's life: pending < paid | cancelled < shipped < delivered.
+const RANK: Record<OrderStatus, number> = { pending: 0, paid: 1, cancelled: 1, shipped: 2, delivered: 3 };
 
-/** A status never goes back: `pending` arriving after `paid` changes nothing. */
+/** A status never goes back: `pending` arriving after `paid`, or `shipped` after
+ * `delivered`, changes nothing. */
 export function advance(current: OrderStatus, incoming: OrderStatus): OrderStatus {
   return RANK[incoming] > RANK[current] ? incoming : current;
 }
@@ -12,8 +14,10 @@ export function advance(current: OrderStatus, incoming: OrderStatus): OrderStatu
 export function parseUpdate(text: string): StatusUpdate | null {
   try {
     const update = JSON.parse(text) as Partial<StatusUpdate>;
-    if (typeof update.order_id === "string" && update.status && update.status in RANK) {
-      return { order_id: update.order_id, status: update.status };
+    if (typeof update.order_id === "string" && update.status && Object.hasOwn(RANK, update.status)) {
+      const parsed: StatusUpdate = { order_id: update.order_id, status: update.status };
+      if (typeof update.tracking_number === "string") parsed.tracking_number = update.tracking_number;
+      return parsed;
     }
   } catch {
     // not an update: ignored, as the protocol says

@@ -31,13 +31,22 @@ export interface Cart {
   currency: string;
 }
 
-export type OrderStatus = "pending" | "paid" | "cancelled";
+/** pending -> paid -> shipped -> delivered, or pending -> cancelled. */
+export type OrderStatus = "pending" | "paid" | "cancelled" | "shipped" | "delivered";
 
 export interface OrderLine {
   product_id: string;
   name: string;
   quantity: number;
   unit_price_cents: number;
+}
+
+/** The parcel, once shipped (services/orders/domain.py Shipment). */
+export interface Shipment {
+  tracking_number: string;
+  carrier: string;
+  shipped_at: string;
+  delivered_at: string | null;
 }
 
 export interface Order {
@@ -48,6 +57,8 @@ export interface Order {
   currency: string;
   card_last4: string;
   reason: string | null;
+  /** null (or absent, from an older orders) until shipped. */
+  shipment?: Shipment | null;
   created_at: string;
 }
 
@@ -60,4 +71,6 @@ export interface TokenAnswer {
 export interface StatusUpdate {
   order_id: string;
   status: OrderStatus;
+  /** Sent with shipped and delivered. */
+  tracking_number?: string;
 }

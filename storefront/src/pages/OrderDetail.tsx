@@ -4,16 +4,11 @@ import { call } from "../api";
 import { Alert, Loading, useTitle } from "../components";
 import { money, when } from "../format";
 import { advance, watchOrders, type Connection } from "../orderUpdates";
-import { cancellationText, type Problem } from "../problem";
+import { statusText } from "../orderStatus";
+import type { Problem } from "../problem";
 import { signOut } from "../session";
 import { asProblem, useShop } from "../state";
 import type { Order } from "../types";
-
-const STATUS_TEXT = {
-  pending: "Waiting for the payment…",
-  paid: "Paid. A receipt is on its way to your inbox.",
-  cancelled: "",
-};
 
 const CONNECTION_TEXT: Record<Connection, string> = {
   connecting: "connecting to live updates…",
@@ -44,7 +39,8 @@ export function OrderDetail({ id }: { id: string }) {
       (update) => {
         if (update.order_id !== id) return;
         setOrder((known) => (known ? { ...known, status: advance(known.status, update.status) } : known));
-        // The reason of a cancellation, and the emptied cart, come with a fresh read.
+        // The reason of a cancellation, the shipment, and the emptied cart come with a
+        // fresh read.
         if (update.status !== "pending") {
           read();
           refreshCart().catch(() => undefined);
@@ -76,7 +72,7 @@ export function OrderDetail({ id }: { id: string }) {
         <p>
           Status: <strong data-testid="order-status">{order.status}</strong>
         </p>
-        <p>{order.status === "cancelled" ? cancellationText(order.reason) : STATUS_TEXT[order.status]}</p>
+        <p>{statusText(order)}</p>
       </div>
       <p class="connection">Live updates: {CONNECTION_TEXT[connection]}</p>
       <ul class="summary" aria-label="Ordered">

@@ -3,6 +3,7 @@ import { Link } from "wouter-preact";
 import { call } from "../api";
 import { Alert, Loading, useTitle } from "../components";
 import { money, when } from "../format";
+import { trackingLabel } from "../orderStatus";
 import type { Problem } from "../problem";
 import { asProblem } from "../state";
 import type { Order } from "../types";
@@ -51,6 +52,7 @@ export function Orders() {
                 <td>{money(order.total_cents, order.currency)}</td>
                 <td>
                   <span class={`badge status-${order.status}`}>{order.status}</span>
+                  {order.shipment && <span class="tracking">{trackingLabel(order)}</span>}
                 </td>
               </tr>
             ))}
