@@ -40,10 +40,10 @@ COPY storefront/src/ src/
 RUN npm run build
 
 # --- shipping (Go): a static binary from its own go.mod and go.sum -----------------
-# The Go of services/shipping/go.mod's `go` line, exactly, on the Debian of the other
-# bases. GOTOOLCHAIN=local: a go.mod asking for a newer Go fails the build here rather
-# than downloading a toolchain. CGO off: the binary needs no libc, so the image needs no
-# distribution.
+# An exact release of the Go services/shipping/go.mod is written in (its `go` line's
+# 1.26, no older than that line), on the Debian of the other bases. GOTOOLCHAIN=local: a
+# go.mod asking for a newer Go fails the build here rather than downloading a toolchain.
+# CGO off: the binary needs no libc, so the image needs no distribution.
 FROM golang:1.26.8-trixie AS shipping-build
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-trimpath
 WORKDIR /src

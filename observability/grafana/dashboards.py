@@ -52,6 +52,27 @@ OVERVIEW: list[Panel] = [
         "ops",
         [("sum by (outcome) (rate(shop_payments_total[1m]))", "{{outcome}}")],
     ),
+    # Shipping's own (services/shipping/metrics.go): a shipment a paid order, the events
+    # its carrier publishes, what it refuses (a malformed event, or a paid event payments
+    # contradicts: forged or misrouted), and what is not delivered yet.
+    (
+        "Shipments created, and shipping's events published by topic",
+        "ops",
+        [
+            ("sum(rate(shop_shipments_created_total[1m]))", "created"),
+            ("sum by (topic) (rate(shop_shipping_events_published_total[1m]))", "{{topic}}"),
+        ],
+    ),
+    (
+        "Events shipping refused, by reason",
+        "ops",
+        [("sum by (reason) (rate(shop_shipping_events_refused_total[5m]))", "{{reason}}")],
+    ),
+    (
+        "Open shipments (not delivered yet)",
+        "none",
+        [("sum(shop_shipping_open_shipments)", "open")],
+    ),
     (
         "Events handled by outcome",
         "ops",
