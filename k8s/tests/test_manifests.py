@@ -219,6 +219,28 @@ def test_the_addresses_daprd_is_given_are_dev_infra_services(overlay: str) -> No
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_app_runs_the_image_docs_kubernetes_md_builds(overlay: str) -> None:
+    # shop/<app>, from the Dockerfile: a Python service by its SERVICE build arg, a Go one
+    # (a module, services/<app>/go.mod) by the stage of its name, as step 1 builds them.
+    docs = (ROOT / "docs" / "kubernetes.md").read_text()
+    stages = set(re.findall(r"^FROM \S+ AS (\S+)$", (ROOT / "Dockerfile").read_text(), re.M))
+    [python] = re.findall(r'^PYTHON_SERVICES="([^"]*)"$', docs, re.M)
+    [every] = re.findall(r'^SERVICES="([^"]*)"', docs, re.M)
+    every = every.replace("$PYTHON_SERVICES", python)
+    assert "for s in $PYTHON_SERVICES; do docker build --build-arg SERVICE=$s -t shop/$s" in docs
+    deployments = dapr_deployments(render(overlay))
+    assert sorted(every.split()) == sorted(deployments), "step 1 builds and loads every image"
+    for app_id, deployment in deployments.items():
+        assert app_container(deployment)["image"] == f"shop/{app_id}:latest", app_id
+        if (ROOT / "services" / app_id / "go.mod").is_file():
+            assert app_id in stages, f"the Dockerfile has no stage {app_id}"
+            assert f"docker build --target {app_id} -t shop/{app_id}:latest ." in docs
+        else:
+            assert (ROOT / "services" / app_id / "main.py").is_file(), app_id
+            assert app_id in python.split(), app_id
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_probes_ask_the_health_routes_on_the_app_port(overlay: str) -> None:
     for app_id, deployment in dapr_deployments(render(overlay)).items():
         container = app_container(deployment)
