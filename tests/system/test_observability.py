@@ -17,7 +17,7 @@ from tests.system.shopper import PAYS, Shopper, admin_put_product, eventually
 
 pytestmark = pytest.mark.system
 
-TRACED = ("gateway", "orders", "catalog", "payments", "notifications")
+TRACED = ("gateway", "orders", "catalog", "payments", "notifications", "shipping")
 # daprd's OpenTelemetry exporter names its instrumentation scope so.
 SIDECAR_SCOPE = "dapr-diagnostics"
 DASHBOARDS = ROOT / "observability" / "grafana" / "dashboards"
@@ -69,7 +69,7 @@ def checkout(
     checkout_style: str,
 ) -> Checkout:
     """A paid checkout, started under a trace id of the test's choosing (as a load
-    balancer in front of the gateway would), its receipt mailed."""
+    balancer in front of the gateway would), its receipt mailed, shipped and delivered."""
     product = f"obs-{uuid.uuid4().hex[:10]}"
     admin_put_product(shop["catalog"], secrets["catalog-admin-token"], product, price_cents=990)
     shopper = Shopper(shop["gateway"].app_url).register_and_log_in()
@@ -78,8 +78,8 @@ def checkout(
     placed = shopper.check_out(headers={"traceparent": traceparent})
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["order_id"]
-    shopper.order_when(order_id, "paid")
-    eventually(shopper.mails, "the receipt at the SMTP sink")
+    shopper.order_when(order_id, "delivered")
+    eventually(lambda: len(shopper.mails()) == 2, "the receipt and 'on its way' mails")
     return Checkout(traceparent, order_id, shopper, checkout_style)
 
 
@@ -133,6 +133,11 @@ def _missing(spans: list[dict[str, Any]], style: str) -> list[str]:
         "payments pubsub/orders.order-created",
         "notifications pubsub/orders.order-status-changed",
         "catalog pubsub/orders.order-status-changed",
+        # Shipping (Go) takes the paid order's event, and its carrier's events, published
+        # later from its sweeper, continue the same trace.
+        "shipping pubsub/orders.order-status-changed",
+        "orders pubsub/shipping.shipment-dispatched",
+        "orders pubsub/shipping.shipment-delivered",
     ]
     if style == "workflow":
         steps = ("reserve_stock", "place_order", "charge", "confirm_order")
@@ -150,7 +155,13 @@ def test_counters_moved_by_exactly_one_checkout(
         ("orders", 'shop_orders_finalised_total{status="paid"}'): 1,
         ("catalog", 'shop_stock_reservations_total{outcome="reserved"}'): 1,
         ("payments", 'shop_payments_total{outcome="succeeded"}'): 1,
-        ("notifications", 'shop_notifications_sent_total{channel="email"}'): 1,
+        ("notifications", 'shop_notifications_sent_total{channel="email"}'): 2,
+        ("shipping", "shop_shipments_created_total"): 1,
+        (
+            "shipping",
+            'shop_shipping_events_published_total{topic="shipping.shipment-delivered"}',
+        ): 1,
+        ("orders", 'shop_order_shipments_total{status="delivered"}'): 1,
         (
             "payments",
             'shop_events_handled_total{outcome="success",topic="orders.order-created"}',
@@ -215,7 +226,7 @@ def test_the_logs_of_a_checkout_carry_its_trace_and_no_secret(
         )
 
     eventually(traced_everywhere, f"trace {checkout.trace_id} in every service's log")
-    for app_id in ("orders", "payments", "notifications"):
+    for app_id in ("orders", "payments", "notifications", "shipping"):
         of_order = [line for line in lines_of(app_id) if line.get("order_id") == checkout.order_id]
         assert of_order, f"no {app_id} log line names order {checkout.order_id}"
         assert {line["service"] for line in of_order} == {app_id}
