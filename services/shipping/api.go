@@ -166,14 +166,17 @@ func (a *API) requirements() []requirement {
 var sidecarRequirement = requirement{name: "sidecar", method: http.MethodGet, path: "/v1.0/healthz/outbound"}
 
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	// health.py's bodies, keys in its order.
+	type readiness struct {
+		Status string `json:"status"`
+		Reason string `json:"reason,omitempty"`
+	}
 	reasons := a.unmet(r.Context())
 	if len(reasons) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{
-			"status": "not ready", "reason": strings.Join(reasons, "; "),
-		})
+		writeJSON(w, http.StatusServiceUnavailable, readiness{"not ready", strings.Join(reasons, "; ")})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, readiness{Status: "ready"})
 }
 
 func (a *API) unmet(ctx context.Context) []string {
