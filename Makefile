@@ -6,13 +6,13 @@ STYLE ?= choreography
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 
-.PHONY: run test test-unit test-system chaos bench lint runtime deps storefront browser infra-up infra-down infra-status doctor health clean
+.PHONY: run test test-unit test-system chaos bench lint runtime shipping deps storefront browser infra-up infra-down infra-status doctor health clean
 
-run: runtime deps storefront ## the shop on PROFILE (default redis), in the foreground
+run: runtime shipping deps storefront ## the shop on PROFILE (default redis), in the foreground
 	PROFILE=$(PROFILE) STYLE=$(STYLE) tools/run.sh
 
 # The backing services come first: the unit tests use promtool, which they install.
-test: runtime deps storefront browser lint ## everything: lint, unit tests, system tests on every profile
+test: runtime shipping deps storefront browser lint ## everything: lint, unit tests, system tests on every profile
 	tools/infra.sh up all
 	$(MAKE) --no-print-directory test-unit
 	@for p in $(PROFILES); do \
@@ -25,14 +25,15 @@ test: runtime deps storefront browser lint ## everything: lint, unit tests, syst
 test-unit: deps storefront
 	.venv/bin/python -m pytest libs services tools/tests tests/deploy tests/chaos/tests k8s/tests
 	cd storefront && npm test --silent
+	tools/shipping.sh test
 
-test-system: runtime deps storefront browser ## system tests on one PROFILE
+test-system: runtime shipping deps storefront browser ## system tests on one PROFILE
 	tools/infra.sh up $(PROFILE)
 	.venv/bin/python -m pytest tests/system --profile $(PROFILE)
 
 # Several minutes: every app, sidecar, broker, store, placement and scheduler is killed
 # in turn while 200 buyers check out (tests/chaos). Exits non-zero when a check fails.
-chaos: runtime deps           ## the chaos suite on PROFILE and STYLE, written to docs/reliability/
+chaos: runtime shipping deps  ## the chaos suite on PROFILE and STYLE, written to docs/reliability/
 	tools/infra.sh up $(PROFILE)
 	.venv/bin/python -m tests.chaos --profile $(PROFILE) --style $(STYLE) --buyers 200 --kills all
 
@@ -40,12 +41,17 @@ lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy libs services tests tools/contracts.py tools/tests k8s/tests observability bench
+	@unformatted="$$(gofmt -l services/shipping 2>/dev/null)"; [ -z "$$unformatted" ] || \
+	  { echo "error: not gofmt-formatted (run: gofmt -w services/shipping): $$unformatted"; exit 1; }
 
-bench: runtime deps storefront browser ## the benchmarks on PROFILE, written to docs/benchmarks/ (~17 min)
+bench: runtime shipping deps storefront browser ## the benchmarks on PROFILE, written to docs/benchmarks/ (~17 min)
 	.venv/bin/python -m bench.run --profile $(PROFILE)
 
 runtime:                      ## build daprd, placement, scheduler and the dapr CLI (skips what is built)
 	tools/build-dapr.sh
+
+shipping:                     ## build shipping, the Go service, into .runtime/bin/shipping (skips when up to date)
+	tools/shipping.sh build
 
 storefront:                   ## the storefront's npm packages (npm ci) and its build, storefront/dist
 	tools/storefront.sh build
