@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -276,5 +279,62 @@ func TestADeliveryWithoutTheAppTokenIsRefused(t *testing.T) {
 	}
 	if h.shipment("o-1") != nil {
 		t.Error("shipped on a delivery that bypassed the sidecar")
+	}
+}
+
+func TestABurstOfPaidDeliveriesAllGetListed(t *testing.T) {
+	// A backlog after an outage arrives at once: every delivery must get its order into
+	// the one index key, none left to exhaust its retries.
+	// A generous deadline: under -race on a busy machine 100 calls at once are slow.
+	h := newHarness(t, map[string]string{"DAPR_CALL_TIMEOUT_SECONDS": "20"})
+	const orders = 100
+	for i := range orders {
+		h.fake.paid(fmt.Sprintf("o-%d", i), "succeeded", 4900, "EUR")
+	}
+	replies := make(chan Reply, orders)
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Go(func() { replies <- h.deliver(statusEvent(fmt.Sprintf("o-%d", i), "paid", 4900, "EUR"), nil) })
+	}
+	wg.Wait()
+	close(replies)
+	for reply := range replies {
+		if reply != Success {
+			t.Fatalf("reply %s", reply)
+		}
+	}
+	if got := len(h.openIndex()); got != orders {
+		t.Errorf("%d orders listed open, want %d", got, orders)
+	}
+	// Fewer index writes than deliveries: the changes were applied in batches.
+	writes := 0
+	for _, op := range h.fake.ops() {
+		if op == "save "+openShipmentsKey {
+			writes++
+		}
+	}
+	t.Logf("%d deliveries, %d index writes", orders, writes)
+}
+
+func TestTwoProcessesListingAtOnceLoseNothing(t *testing.T) {
+	// Two shipping instances on one store: their own queues, the ETag between them.
+	h := newHarness(t, nil)
+	other := &Shipments{sidecar: h.app.Sidecar}
+	mine := &Shipments{sidecar: h.app.Sidecar}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 50 {
+		wg.Go(func() { errs <- mine.Open(context.Background(), fmt.Sprintf("a-%d", i)) })
+		wg.Go(func() { errs <- other.Open(context.Background(), fmt.Sprintf("b-%d", i)) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(h.openIndex()); got != 100 {
+		t.Errorf("%d listed, want 100", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -26,6 +27,25 @@ const indexAttempts = 25
 
 type Shipments struct {
 	sidecar *Sidecar
+	index   indexQueue
+}
+
+// indexQueue makes one writer of the index per process: the changes asked for while a
+// write is in flight are applied together by the next one. Every paid delivery and the
+// carrier change the one key; each racing the others for its ETag, a burst of
+// deliveries (a backlog after an outage) exhausted its retries and answered RETRY over
+// and over (seen against a real daprd). Between processes the ETag still decides.
+type indexQueue struct {
+	mu      sync.Mutex
+	pending []indexChange
+	writing bool
+}
+
+type indexChange struct {
+	ctx     context.Context // its trace is the write's when it leads the batch
+	orderID string
+	open    bool
+	done    chan error
 }
 
 // Versioned is a shipment and the ETag it was read with.
@@ -126,12 +146,62 @@ func (s *Shipments) OpenIDs(ctx context.Context) ([]string, error) {
 
 // Open makes sure the index names orderID.
 func (s *Shipments) Open(ctx context.Context, orderID string) error {
-	return s.updateIndex(ctx, func(ids []string) ([]string, bool) { return WithOpen(ids, orderID) })
+	return s.changeIndex(ctx, orderID, true)
 }
 
 // Close takes orderID out of the index.
 func (s *Shipments) Close(ctx context.Context, orderID string) error {
-	return s.updateIndex(ctx, func(ids []string) ([]string, bool) { return WithoutOpen(ids, orderID) })
+	return s.changeIndex(ctx, orderID, false)
+}
+
+// changeIndex queues one change and waits until a write has applied it.
+func (s *Shipments) changeIndex(ctx context.Context, orderID string, open bool) error {
+	change := indexChange{context.WithoutCancel(ctx), orderID, open, make(chan error, 1)}
+	s.index.mu.Lock()
+	s.index.pending = append(s.index.pending, change)
+	lead := !s.index.writing
+	s.index.writing = true
+	s.index.mu.Unlock()
+	if lead {
+		go s.writeIndex()
+	}
+	select {
+	case err := <-change.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err() // the change may still be applied: each one is idempotent
+	}
+}
+
+// writeIndex applies the queued changes, a batch a write, until none is left.
+func (s *Shipments) writeIndex() {
+	for {
+		s.index.mu.Lock()
+		batch := s.index.pending
+		s.index.pending = nil
+		if len(batch) == 0 {
+			s.index.writing = false
+			s.index.mu.Unlock()
+			return
+		}
+		s.index.mu.Unlock()
+		err := s.updateIndex(batch[0].ctx, func(ids []string) ([]string, bool) {
+			changed := false
+			for _, c := range batch {
+				var one bool
+				if c.open {
+					ids, one = WithOpen(ids, c.orderID)
+				} else {
+					ids, one = WithoutOpen(ids, c.orderID)
+				}
+				changed = changed || one
+			}
+			return ids, changed
+		})
+		for _, c := range batch {
+			c.done <- err
+		}
+	}
 }
 
 func (s *Shipments) readIndex(ctx context.Context) ([]string, *StateEntry, error) {
