@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const outcomeSeries = `shop_events_handled_total{outcome="%s",topic="orders.order-status-changed"}`
@@ -336,5 +337,21 @@ func TestTwoProcessesListingAtOnceLoseNothing(t *testing.T) {
 	}
 	if got := len(h.openIndex()); got != 100 {
 		t.Errorf("%d listed, want 100", got)
+	}
+}
+
+func TestASecondCreateFindsTheFirst(t *testing.T) {
+	// Two deliveries of one paid event, both past their read: the create-only write
+	// lets one in, and the other answers what it wrote.
+	h := newHarness(t, nil)
+	store := &Shipments{sidecar: h.app.Sidecar}
+	first := NewShipment("o-1", h.clock.Now(), 8e9, 15e9, "")
+	second := NewShipment("o-1", h.clock.Now().Add(time.Second), 8e9, 15e9, "")
+	if _, created, err := store.Create(context.Background(), first); err != nil || !created {
+		t.Fatalf("first: %v %v", created, err)
+	}
+	got, created, err := store.Create(context.Background(), second)
+	if err != nil || created || got.CreatedAt != first.CreatedAt {
+		t.Fatalf("second: %+v %v %v", got, created, err)
 	}
 }

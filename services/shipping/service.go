@@ -37,8 +37,10 @@ func (s *Service) ShipPaidOrder(ctx context.Context, order OrderStatusChanged) (
 	if err != nil {
 		return Outcome{}, err
 	}
-	shipment := existing
-	if shipment == nil {
+	var shipment Shipment
+	if existing != nil {
+		shipment = existing.Shipment
+	} else {
 		// The payment was checked when the record was created: a redelivery skips it,
 		// and so does not depend on payments being up.
 		verdict, err := s.checkPayment(ctx, order)
@@ -61,11 +63,11 @@ func (s *Service) ShipPaidOrder(ctx context.Context, order OrderStatusChanged) (
 		}
 		if created {
 			s.metrics.ShipmentsCreated.Inc()
-			s.log.InfoContext(ctx, "shipment "+stored.Shipment.TrackingNumber+" created for order "+order.OrderID)
+			s.log.InfoContext(ctx, "shipment "+stored.TrackingNumber+" created for order "+order.OrderID)
 		}
-		shipment = &stored
+		shipment = stored
 	}
-	if shipment.Shipment.Status != StatusDelivered {
+	if shipment.Status != StatusDelivered {
 		if err := s.shipments.Open(ctx, order.OrderID); err != nil {
 			return Outcome{}, err
 		}

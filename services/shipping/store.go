@@ -94,38 +94,28 @@ func decodeShipment(orderID string, entry StateEntry) (*Versioned, error) {
 	return &Versioned{shipment, entry.ETag}, nil
 }
 
-// Create stores a new shipment unless the order has one; either way the stored one is
-// returned (a redelivery, or a concurrent delivery that won, finds the first). It reads
-// first: the sidecar retries a refused create-only write for seconds before it reports
-// the refusal (libs/shop_dapr/repository.py).
-func (s *Shipments) Create(ctx context.Context, shipment Shipment) (Versioned, bool, error) {
-	if found, err := s.Get(ctx, shipment.OrderID); err != nil || found != nil {
-		return deref(found), false, err
-	}
+// Create stores a new shipment unless the order has one, and answers the stored one: the
+// new one, or the one a redelivery or a concurrent delivery wrote first. The caller
+// has just read the key and found nothing: a read first matters, since the sidecar
+// retries a refused create-only write for seconds before it reports the refusal
+// (libs/shop_dapr/repository.py).
+func (s *Shipments) Create(ctx context.Context, shipment Shipment) (Shipment, bool, error) {
 	value, err := json.Marshal(shipment)
 	if err != nil {
-		return Versioned{}, false, err
+		return Shipment{}, false, err
 	}
 	created, err := s.sidecar.CreateState(ctx, shipmentKey(shipment.OrderID), value)
-	if err != nil {
-		return Versioned{}, false, err
+	if err != nil || created {
+		return shipment, created, err
 	}
-	// Read back either way: the ETag of the new record, or the record that won.
 	found, err := s.Get(ctx, shipment.OrderID)
 	if err != nil {
-		return Versioned{}, false, err
+		return Shipment{}, false, err
 	}
 	if found == nil {
-		return Versioned{}, false, unavailable("the shipment of %q vanished right after its write", shipment.OrderID)
+		return Shipment{}, false, unavailable("the shipment of %q vanished right after its write", shipment.OrderID)
 	}
-	return *found, created, nil
-}
-
-func deref(v *Versioned) Versioned {
-	if v == nil {
-		return Versioned{}
-	}
-	return *v
+	return found.Shipment, false, nil
 }
 
 // Replace writes shipment over the version etag names; ErrETagMismatch when someone else
