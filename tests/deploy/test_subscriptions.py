@@ -57,8 +57,9 @@ def topic_constants() -> dict[str, str]:
     return constants
 
 
-# A Go service registers its routes with net/http patterns: `"POST /events/..."`.
-GO_EVENT_ROUTE = re.compile(r'"POST (/events/[^"\s]+)"')
+# A Go service's event routes: the string literals of its sources that start /events/
+# (each served as POST, the only method daprd delivers with).
+GO_EVENT_ROUTE = re.compile(r'"(/events/[^"\s]+)"')
 
 
 def go_sources(app: str) -> list[Path]:

@@ -9,6 +9,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
@@ -332,11 +333,34 @@ def contract_constants() -> dict[str, str]:
     return constants
 
 
+def go_events(app: str) -> dict[str, str]:
+    """topic -> CloudEvent type, as a Go service names them: `<Name>Topic = "..."` beside
+    `<Name>Type = "..."` in its sources (services/shipping)."""
+    text = "\n".join(
+        path.read_text()
+        for path in (ROOT / "services" / app).glob("*.go")
+        if not path.name.endswith("_test.go")
+    )
+    topics = dict(re.findall(r'(\w+)Topic\s*=\s*"([^"]+)"', text))
+    types = dict(re.findall(r'(\w+)Type\s*=\s*"([^"]+)"', text))
+    return {topic: types[name] for name, topic in topics.items() if name in types}
+
+
+GO_APPS = sorted(path.parent.name for path in (ROOT / "services").glob("*/go.mod"))
+
+
 def test_every_publish_call_is_an_event_with_its_type() -> None:
-    """Each `.publish(TOPIC, TYPE, ...)` in the services names an event of EVENTS, with
-    its CloudEvent type; and every event but the probe is published somewhere."""
+    """Each `.publish(TOPIC, TYPE, ...)` in the Python services, and each topic a Go
+    service names and may publish, is an event of EVENTS with its CloudEvent type; and
+    every event but the probe is published somewhere."""
     constants = contract_constants()
     found: set[tuple[str, str]] = set()
+    scopes = contracts.parse_publishing_scopes(
+        yaml.safe_load((ROOT / "components" / "redis" / "pubsub.yaml").read_text())
+    )
+    assert GO_APPS, "no Go service found: the search below would prove nothing"
+    for app in GO_APPS:
+        found |= {(t, kind) for t, kind in go_events(app).items() if t in scopes[app]}
     for path in sorted((ROOT / "services").glob("*/*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if not (
@@ -354,7 +378,13 @@ def test_every_publish_call_is_an_event_with_its_type() -> None:
 
 @pytest.mark.parametrize("subscription", subscriptions(), ids=lambda s: s["metadata"]["name"])
 def test_the_subscriber_parses_the_model_of_the_schema(subscription: dict[str, Any]) -> None:
+    """A Python subscriber parses the schema's model; a Go one names the topic and its
+    CloudEvent type, and loads the topic's schema file to check what it receives."""
     app = subscription["scopes"][0]
+    [event] = [e for e in EVENTS if e.topic == subscription["spec"]["topic"]]
+    if app in GO_APPS:
+        assert go_events(app).get(event.topic) == event.cloudevent_type, app
+        return
     module = importlib.import_module(f"{app}.events")
     [route] = [
         r
@@ -364,6 +394,5 @@ def test_the_subscriber_parses_the_model_of_the_schema(subscription: dict[str, A
     handler = getattr(module, route.name)
     first = next(iter(inspect.signature(handler).parameters))
     parsed = get_type_hints(handler)[first].__pydantic_generic_metadata__["args"][0]
-    [event] = [e for e in EVENTS if e.topic == subscription["spec"]["topic"]]
     assert issubclass(parsed, BaseModel)
     assert parsed is event.model, f"{app} parses {parsed.__name__}, the schema is {event.model}"
