@@ -2,10 +2,13 @@ package main
 
 // The simulated carrier: a sweep every SHIPPING_SWEEP_INTERVAL_SECONDS over the
 // open-shipments index, which survives restarts (the state store holds it, not memory).
-// For each shipment whose next step is due it publishes first, then records: a crash
-// between the two republishes the same event, under the same CloudEvent id and with the
-// same data, and consumers are idempotent; recording first could lose the event for
-// good. One failing shipment is logged and tried again next sweep; the others go on.
+// For each shipment whose next step is due it records the step, then publishes it, then
+// records that it did (Shipment.Announced): what shipping answers is never behind an
+// event a consumer checks against it (orders asks GET /shipments before it applies
+// one), and a crash before the publish or before its mark republishes the same event,
+// under the same CloudEvent id and with the same data, to idempotent consumers. The
+// shipment leaves the open index only once its delivery is announced. One failing
+// shipment is logged and tried again next sweep; the others go on.
 
 import (
 	"context"
@@ -90,31 +93,39 @@ func (c *Carrier) advance(ctx context.Context, current Versioned) error {
 	for {
 		shipment := current.Shipment
 		var next Shipment
-		var announcement Announcement
 		switch shipment.NextStep(c.now()) {
 		case Wait:
 			return nil
 		case Close:
 			return c.shipments.Close(ctx, shipment.OrderID)
 		case Dispatch:
-			next, announcement = shipment.Dispatched(), shipment.DispatchAnnouncement()
+			next = shipment.Dispatched()
 		case Deliver:
-			next, announcement = shipment.Delivered(), shipment.DeliveryAnnouncement()
-		}
-		if err := c.publish(ctx, shipment, announcement); err != nil {
-			return err
+			next = shipment.Delivered()
+		case AnnounceDispatch:
+			if err := c.publish(ctx, shipment, shipment.DispatchAnnouncement()); err != nil {
+				return err
+			}
+			next = shipment.AnnouncedAs(StatusDispatched)
+		case AnnounceDelivery:
+			if err := c.publish(ctx, shipment, shipment.DeliveryAnnouncement()); err != nil {
+				return err
+			}
+			next = shipment.AnnouncedAs(StatusDelivered)
 		}
 		err := c.shipments.Replace(ctx, next, current.ETag)
 		if errors.Is(err, ErrETagMismatch) {
-			// Another sweeper recorded it (it published the same event, same id):
+			// Another sweeper took the step (any event it published has the same id):
 			// read it again next sweep.
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		c.log.InfoContext(contextWithTraceparent(ctx, shipment.Traceparent),
-			"shipment "+shipment.TrackingNumber+" of order "+shipment.OrderID+" "+next.Status, "order_id", shipment.OrderID)
+		if next.Status != shipment.Status {
+			c.log.InfoContext(contextWithTraceparent(ctx, shipment.Traceparent),
+				"shipment "+shipment.TrackingNumber+" of order "+shipment.OrderID+" "+next.Status, "order_id", shipment.OrderID)
+		}
 		reread, err := c.shipments.Get(ctx, shipment.OrderID)
 		if err != nil || reread == nil {
 			return err

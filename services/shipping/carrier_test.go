@@ -35,7 +35,7 @@ func TestTheCarrierWaitsForTheDueTimes(t *testing.T) {
 	}
 }
 
-func TestTheCarrierDispatchesThenDeliversPublishingBeforeRecording(t *testing.T) {
+func TestTheCarrierDispatchesThenDeliversRecordingBeforePublishing(t *testing.T) {
 	h := shipped(t, "o-1")
 	h.clock.Advance(8 * time.Second)
 	if failed := h.sweep(); failed != 0 {
@@ -83,13 +83,15 @@ func TestTheCarrierDispatchesThenDeliversPublishingBeforeRecording(t *testing.T)
 		t.Fatalf("published %+v", published)
 	}
 
-	// Each event was published before its step was recorded.
+	// Each step was recorded before it was published (a consumer that asks shipping
+	// finds it), and the publish marked after.
 	ops := h.fake.ops()
-	publishAt := slices.Index(ops, "publish o-1.dispatched")
-	recordAt := slices.Index(ops[publishAt+1:], "save "+shipmentKey("o-1"))
-	deliveredAt := slices.Index(ops, "publish o-1.delivered")
-	if publishAt < 0 || recordAt < 0 || deliveredAt < publishAt+1+recordAt {
-		t.Errorf("operations out of order: %v", ops)
+	save := "save " + shipmentKey("o-1")
+	for _, event := range []string{"publish o-1.dispatched", "publish o-1.delivered"} {
+		at := slices.Index(ops, event)
+		if at < 1 || ops[at-1] != save || at+1 >= len(ops) || ops[at+1] != save {
+			t.Errorf("%s not between two saves of the record: %v", event, ops)
+		}
 	}
 	if got := h.metric(`shop_shipping_events_published_total{topic="shipping.shipment-delivered"}`); got != 1 {
 		t.Errorf("published counted %v", got)
@@ -100,15 +102,31 @@ func TestTheCarrierDispatchesThenDeliversPublishingBeforeRecording(t *testing.T)
 	}
 }
 
-func TestACrashBetweenPublishAndRecordRepublishesTheSameEvent(t *testing.T) {
+func TestAStepIsNeverAnnouncedBeforeItIsRecorded(t *testing.T) {
 	h := shipped(t, "o-1")
 	h.clock.Advance(8 * time.Second)
-	h.fake.set(func(f *fakeSidecar) { f.refuseSave[shipmentKey("o-1")] = 1 }) // the "crash"
+	h.fake.set(func(f *fakeSidecar) { f.refuseSave[shipmentKey("o-1")] = 1 }) // the store fails
 	if failed := h.sweep(); failed != 1 {
 		t.Fatalf("failed %d, want 1", failed)
 	}
-	if h.shipment("o-1").Status != StatusPreparing || len(h.fake.publishes()) != 1 {
-		t.Fatalf("want published but not recorded")
+	if h.shipment("o-1").Status != StatusPreparing || len(h.fake.publishes()) != 0 {
+		t.Fatalf("announced a dispatch shipping has not recorded: %+v", h.fake.publishes())
+	}
+	if h.sweep() != 0 || h.shipment("o-1").Announced != StatusDispatched || len(h.fake.publishes()) != 1 {
+		t.Fatalf("not dispatched and announced once the store is back: %+v", h.shipment("o-1"))
+	}
+}
+
+func TestACrashBetweenPublishAndItsMarkRepublishesTheSameEvent(t *testing.T) {
+	h := shipped(t, "o-1")
+	h.clock.Advance(8 * time.Second)
+	// The step is recorded, then the publish's mark fails: the "crash".
+	h.fake.set(func(f *fakeSidecar) { f.refuseSaveAfter[shipmentKey("o-1")] = 1 })
+	if failed := h.sweep(); failed != 1 {
+		t.Fatalf("failed %d, want 1", failed)
+	}
+	if s := h.shipment("o-1"); s.Status != StatusDispatched || s.Announced != "" || len(h.fake.publishes()) != 1 {
+		t.Fatalf("want recorded and published but not marked: %+v", s)
 	}
 	h.clock.Advance(3 * time.Second) // later: the same instant is announced
 	if failed := h.sweep(); failed != 0 {
@@ -148,15 +166,16 @@ func TestOneFailingShipmentDoesNotHoldUpTheOthers(t *testing.T) {
 	if failed := h.sweep(); failed != 1 {
 		t.Fatalf("failed %d, want 1", failed)
 	}
-	for id, want := range map[string]string{"o-1": StatusDispatched, "o-2": StatusPreparing, "o-3": StatusDispatched} {
-		if got := h.shipment(id).Status; got != want {
-			t.Errorf("%s: %s, want %s", id, got, want)
+	// o-2's dispatch is recorded; only its announcement waits for the broker.
+	for id, want := range map[string]string{"o-1": StatusDispatched, "o-2": "", "o-3": StatusDispatched} {
+		if s := h.shipment(id); s.Status != StatusDispatched || s.Announced != want {
+			t.Errorf("%s: %s announced %q, want dispatched announced %q", id, s.Status, s.Announced, want)
 		}
 	}
 	h.fake.set(func(f *fakeSidecar) { delete(f.refusePublish, "o-2.dispatched") })
 	h.sweep()
-	if got := h.shipment("o-2").Status; got != StatusDispatched {
-		t.Errorf("o-2 not dispatched once the broker took it: %s", got)
+	if got := h.shipment("o-2").Announced; got != StatusDispatched {
+		t.Errorf("o-2's dispatch not announced once the broker took it: %q", got)
 	}
 }
 

@@ -49,17 +49,19 @@ type fakeSidecar struct {
 	requests      []string // "<method> <uri> <traceparent flags>" of every call
 
 	// Failure switches.
-	refuseSave    map[string]int  // key -> how many more writes answer 500
-	refusePublish map[string]bool // CloudEvent id -> publishes answer 500
-	outbound      int             // /v1.0/healthz/outbound status (204)
-	storeDown     bool            // every state call answers 500
-	brokerDown    bool            // every publish answers 500
+	refuseSave map[string]int // key -> how many more writes answer 500
+	// key -> how many more writes succeed before one answers 500 (once)
+	refuseSaveAfter map[string]int
+	refusePublish   map[string]bool // CloudEvent id -> publishes answer 500
+	outbound        int             // /v1.0/healthz/outbound status (204)
+	storeDown       bool            // every state call answers 500
+	brokerDown      bool            // every publish answers 500
 }
 
 func newFakeSidecar(t *testing.T) *fakeSidecar {
 	f := &fakeSidecar{
 		t: t, state: map[string]*fakeEntry{}, payments: map[string]fakePayment{},
-		refuseSave: map[string]int{}, refusePublish: map[string]bool{}, outbound: http.StatusNoContent,
+		refuseSave: map[string]int{}, refuseSaveAfter: map[string]int{}, refusePublish: map[string]bool{}, outbound: http.StatusNoContent,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1.0/healthz/outbound", func(w http.ResponseWriter, _ *http.Request) {
@@ -165,6 +167,14 @@ func (f *fakeSidecar) saveState(w http.ResponseWriter, r *http.Request) {
 			f.refuseSave[item.Key]--
 			daprError(w, 500, "ERR_STATE_SAVE", "the store is down")
 			return
+		}
+		if left, ok := f.refuseSaveAfter[item.Key]; ok {
+			if left == 0 {
+				delete(f.refuseSaveAfter, item.Key)
+				daprError(w, 500, "ERR_STATE_SAVE", "the store is down")
+				return
+			}
+			f.refuseSaveAfter[item.Key] = left - 1
 		}
 		existing, exists := f.state[item.Key]
 		firstWrite := item.Options.Concurrency == "first-write"

@@ -80,6 +80,10 @@ type Shipment struct {
 	// The W3C traceparent of the paid event's delivery: the carrier's events continue
 	// the checkout's trace, even when published after a restart.
 	Traceparent string `json:"traceparent,omitempty"`
+	// The last status whose event was published ("" before the first): a step is
+	// recorded before it is announced, so what GET /shipments answers is never behind
+	// an event a consumer checks against it.
+	Announced string `json:"announced,omitempty"`
 }
 
 // NewShipment is the shipment of a paid order created at `now`. Its dispatch is due
@@ -127,14 +131,17 @@ func (s Shipment) Record() ShipmentRecord {
 type Step int
 
 const (
-	Wait     Step = iota // nothing due yet
-	Dispatch             // hand the parcel to the carrier
-	Deliver              // the parcel reached its buyer
-	Close                // delivered: only the open-shipments index still names it
+	Wait             Step = iota // nothing due yet
+	Dispatch                     // hand the parcel to the carrier (recorded)
+	AnnounceDispatch             // publish the recorded dispatch
+	Deliver                      // the parcel reached its buyer (recorded)
+	AnnounceDelivery             // publish the recorded delivery
+	Close                        // delivered and announced: only the index still names it
 )
 
-// NextStep is due at `now`. A step's instant is its due time, never `now`: a step taken
-// late (after a crash, a slow sweep) records and announces the same instant.
+// NextStep is due at `now`. Each step is recorded first and announced after: a crash in
+// between announces it at the next sweep. A step's instant is its due time, never `now`:
+// a step taken late (after a crash, a slow sweep) records and announces the same instant.
 func (s Shipment) NextStep(now time.Time) Step {
 	switch s.Status {
 	case StatusPreparing:
@@ -142,13 +149,29 @@ func (s Shipment) NextStep(now time.Time) Step {
 			return Dispatch
 		}
 	case StatusDispatched:
+		if s.Announced != StatusDispatched {
+			return AnnounceDispatch
+		}
 		if !now.Before(s.DeliveryDueAt.Time) {
 			return Deliver
 		}
 	case StatusDelivered:
-		return Close
+		switch s.Announced {
+		case StatusDelivered:
+			return Close
+		case StatusDispatched:
+			return AnnounceDelivery
+		default: // consumers hear of the dispatch first
+			return AnnounceDispatch
+		}
 	}
 	return Wait
+}
+
+// AnnouncedAs is the record once the event of `status` is published.
+func (s Shipment) AnnouncedAs(status string) Shipment {
+	s.Announced = status
+	return s
 }
 
 // Dispatched is the record once the carrier has the parcel.

@@ -43,12 +43,24 @@ func TestTheStepsAndTheirInstants(t *testing.T) {
 		}
 	}
 	d := s.Dispatched()
+	if d.NextStep(s.CreatedAt.Add(time.Hour)) != AnnounceDispatch {
+		t.Error("a recorded dispatch not announced before anything else")
+	}
+	d = d.AnnouncedAs(StatusDispatched)
 	if d.NextStep(s.CreatedAt.Add(22*time.Second)) != Wait || d.NextStep(s.CreatedAt.Add(23*time.Second)) != Deliver {
 		t.Error("delivery not due 15 s after the dispatch's due time")
 	}
 	delivered := d.Delivered()
-	if delivered.NextStep(time.Time{}) != Close || *delivered.DispatchedAt != s.DispatchDueAt || *delivered.DeliveredAt != s.DeliveryDueAt {
+	if delivered.NextStep(time.Time{}) != AnnounceDelivery || *delivered.DispatchedAt != s.DispatchDueAt || *delivered.DeliveredAt != s.DeliveryDueAt {
 		t.Errorf("delivered %+v", delivered)
+	}
+	if delivered.AnnouncedAs(StatusDelivered).NextStep(time.Time{}) != Close {
+		t.Error("an announced delivery not closed")
+	}
+	// Delivered, its dispatch never announced (a lost mark): the dispatch is announced
+	// first, so consumers hear of the steps in order.
+	if s.Delivered().NextStep(time.Time{}) != AnnounceDispatch {
+		t.Error("a delivery announced before its dispatch")
 	}
 	if s.Status != StatusPreparing || s.DispatchedAt != nil {
 		t.Error("a step changed the shipment it was taken from")
