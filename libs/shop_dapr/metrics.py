@@ -47,6 +47,17 @@ PAYMENT_OUTCOMES_REFUSED = Counter(
     "knows: forged or misrouted), by topic",
     ["topic"],
 )
+SHIPMENTS = Counter(
+    "shop_order_shipments_total",
+    "Orders moved on by shipping's events, by status (shipped, delivered)",
+    ["status"],
+)
+SHIPMENT_EVENTS_REFUSED = Counter(
+    "shop_shipment_events_refused_total",
+    "Shipment events orders refused to apply (no such shipment at shipping, another "
+    "tracking number, or not that far yet: forged or misrouted), by topic",
+    ["topic"],
+)
 SWEPT = Counter(
     "shop_checkouts_swept_total",
     "Checkouts the orders sweeper finished, by action (announced_again: still pending; "

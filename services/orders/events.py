@@ -18,12 +18,11 @@ from shop_contracts.shipping import (
 )
 from shop_dapr import CloudEvent, TopicReply
 from shop_dapr.invoke import Unavailable
-from shop_dapr.metrics import PAYMENT_OUTCOMES_REFUSED
+from shop_dapr.metrics import PAYMENT_OUTCOMES_REFUSED, SHIPMENT_EVENTS_REFUSED
 from shop_dapr.subscriber import topic
 
 from orders.api import ServiceDep
 from orders.domain import InvalidTransition
-from orders.metrics import SHIPMENT_EVENTS_REFUSED
 from orders.service import OrderNotFound, OutcomeRefused, ShipmentRefused
 
 log = logging.getLogger(__name__)

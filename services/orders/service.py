@@ -36,13 +36,12 @@ from shop_contracts.shipping import ShipmentDelivered, ShipmentDispatched, Shipm
 from shop_dapr import Publisher
 from shop_dapr.app import Dapr
 from shop_dapr.invoke import Invoker, Unavailable
-from shop_dapr.metrics import CHECKOUTS, ORDERS_FINALISED, SWEPT
+from shop_dapr.metrics import CHECKOUTS, ORDERS_FINALISED, SHIPMENTS, SWEPT
 from shop_dapr.usecase import use_case
 
 from orders import domain
 from orders.domain import Order
 from orders.inflight import InFlight, OpenCheckout, Shard
-from orders.metrics import SHIPMENTS
 
 log = logging.getLogger(__name__)
 
