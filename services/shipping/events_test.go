@@ -355,3 +355,17 @@ func TestASecondCreateFindsTheFirst(t *testing.T) {
 		t.Fatalf("second: %+v %v %v", got, created, err)
 	}
 }
+
+func TestEveryRefusalReasonAndTopicIsExportedFromTheStart(t *testing.T) {
+	h := newHarness(t, nil)
+	text := h.request(http.MethodGet, "/metrics", nil, nil).Body.String()
+	want := []string{`shop_shipping_events_published_total{topic="shipping.shipment-delivered"} 0`}
+	for _, reason := range refusalReasons {
+		want = append(want, `shop_shipping_events_refused_total{reason="`+reason+`"} 0`)
+	}
+	for _, line := range want {
+		if !strings.Contains(text, "\n"+line+"\n") {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
+}

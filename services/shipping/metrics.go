@@ -72,6 +72,15 @@ func NewMetrics() *Metrics {
 			Help: "Shipments not delivered yet, as of the carrier's last sweep",
 		}),
 	}
+	// Every series a dashboard or alert queries exists from the start, at zero: a
+	// counter first seen at 1 hides its first increase from rate() and increase().
+	for _, reason := range refusalReasons {
+		m.EventsRefused.WithLabelValues(reason)
+	}
+	for _, topic := range []string{DispatchedTopic, DeliveredTopic} {
+		m.EventsPublished.WithLabelValues(topic)
+		m.PublishesInvalid.WithLabelValues(topic)
+	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -79,6 +88,13 @@ func NewMetrics() *Metrics {
 		m.EventsPublished, m.EventsRefused, m.PublishesInvalid, m.OpenShipments,
 	)
 	return m
+}
+
+// Why a delivery is dropped (EventsRefused's label): the shape of the delivery, or a
+// payment that did not happen (Verdict.Refused).
+var refusalReasons = []string{
+	"not_json", "invalid_event", "wrong_type", "invalid_data",
+	"payment_not_found", "payment_declined", "payment_mismatch",
 }
 
 func (m *Metrics) Handler() http.Handler {
