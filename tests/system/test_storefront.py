@@ -27,6 +27,10 @@ pytestmark = pytest.mark.system
 
 # Playwright's waits: a checkout settles in well under a second here, a cold page in one.
 WAIT_MS = 20_000
+# A paid order is shipped seconds later (launcher.QUICK_CARRIER): a test that only needs
+# it paid accepts what comes after.
+PAID_OR_LATER = re.compile(r"^(paid|shipped|delivered)$")
+TRACKED_ON_ITS_WAY = re.compile(r"^On its way — tracking SHP-[0-9A-F]{12} \(Parcelwise\)$")
 expect.set_options(timeout=WAIT_MS)
 
 
@@ -171,10 +175,22 @@ def test_a_whole_journey(page: Page, admin: Any) -> None:
     expect(page.get_by_text("A receipt is on its way")).to_be_visible()
     accessible(page, "order")
     screenshot(page, "order")
+    # Shipping (Go) ships it seconds later (launcher.QUICK_CARRIER): both steps come
+    # live too, the tracking number with them.
+    order_status(page).to_have_text("shipped", timeout=WAIT_MS)
+    expect(page.get_by_text(TRACKED_ON_ITS_WAY)).to_be_visible()
+    accessible(page, "shipped order")
+    order_status(page).to_have_text("delivered", timeout=WAIT_MS)
+    expect(page.get_by_text(re.compile(r"^Delivered — tracking SHP-"))).to_be_visible()
+    assert page.evaluate("window.sameDocument === true"), "the order page was reloaded"
+    for status in ("shipped", "delivered"):
+        assert any(order_id in f and f'"{status}"' in f for f in frames), (
+            f"`{status}` did not come over the WebSocket: {frames}"
+        )
 
     page.get_by_role("link", name="Orders", exact=True).click()
     row = page.get_by_role("row").filter(has_text=f"Order {order_id[:8]}")
-    expect(row).to_contain_text("paid")
+    expect(row).to_contain_text("delivered")
     expect(row).to_contain_text("€93.00")
     accessible(page, "order history")
 
@@ -307,7 +323,7 @@ def test_the_whole_checkout_with_the_keyboard_alone(
     page.keyboard.type("4242424242424242")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/orders/[0-9a-f]+$"))
-    order_status(page).to_have_text("paid", timeout=WAIT_MS)
+    order_status(page).to_have_text(PAID_OR_LATER, timeout=WAIT_MS)
 
 
 def test_a_shop_that_does_not_answer_is_said_in_words(page: Page, gateway: Sidecar) -> None:
