@@ -18,7 +18,7 @@ off() { printf '  \033[33mstopped\033[0m  %-22s start: %s\n' "$1" "$2"; }
 first_line() { "$@" 2>&1 | head -1; }
 
 echo "toolchains"
-if command -v go >/dev/null; then ok go "$(first_line go version)"; else bad go "install Go >= 1.24 (apt install golang, or https://go.dev/dl)"; fi
+if command -v go >/dev/null; then ok go "$(first_line go version) (shipping needs >= 1.26)"; else bad go "install Go >= 1.26 (apt install golang, or https://go.dev/dl)"; fi
 if command -v java >/dev/null; then ok java "$(first_line java -version)"; else bad java "apt install openjdk-17-jre-headless"; fi
 if command -v mvn >/dev/null; then ok mvn "$(first_line mvn -v | sed 's/\x1b\[[0-9;]*m//g')"; else bad mvn "apt install maven"; fi
 if command -v python3.11 >/dev/null || python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
@@ -36,6 +36,7 @@ if [[ -f "$RUNTIME_DIR/kafka-$KAFKA_VERSION/libs/kafka_2.13-$KAFKA_VERSION.jar" 
 
 if command -v chromium >/dev/null; then ok chromium "$(chromium --version 2>/dev/null | head -1)"; else bad chromium "make browser (apt install chromium), for the browser tests"; fi
 if [[ -f "$ROOT/storefront/dist/index.html" ]]; then ok storefront "built ($ROOT/storefront/dist)"; else bad storefront "make storefront"; fi
+if [[ -x "$RUNTIME_DIR/bin/shipping" ]]; then ok shipping "built ($RUNTIME_DIR/bin/shipping)"; else bad shipping "make shipping (the Go service)"; fi
 
 echo "dapr runtime (pinned: runtime $DAPR_RUNTIME_VERSION, CLI $DAPR_CLI_VERSION)"
 for b in daprd placement scheduler sentry dapr; do
