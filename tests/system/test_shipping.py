@@ -2,18 +2,13 @@
 through the gateway, with a tracking number that shipping vouches for and an e-mail to
 the buyer; an order that was not paid is never shipped, whatever is published."""
 
-import json
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from dapr.clients import DaprClient
-from dapr.conf import settings as dapr_settings
 
+from tests.system.deadletters import dead_letters
 from tests.system.launcher import Sidecar
 from tests.system.shopper import DECLINED, Shopper, StatusFeed, admin_put_product, eventually
 
@@ -80,35 +75,6 @@ def test_a_paid_order_is_shipped_then_delivered_with_its_tracking_number(
     assert tracking in mail.get_content()
 
 
-@contextmanager
-def dead_letters(sidecar: Sidecar, topic: str) -> Iterator[list[dict[str, Any]]]:
-    """Collects what reaches `topic` (a dead-letter topic), read through `sidecar`."""
-    # The SDK client waits for the sidecar it finds in its settings first.
-    dapr_settings.DAPR_HTTP_PORT = sidecar.http_port  # type: ignore[attr-defined]
-    dapr_settings.DAPR_API_TOKEN = sidecar.api_token  # type: ignore[attr-defined]
-    client = DaprClient(address=f"127.0.0.1:{sidecar.grpc_port}")
-    subscription = client.subscribe("pubsub", topic)
-    received: list[dict[str, Any]] = []
-    stop = threading.Event()
-
-    def read() -> None:
-        while not stop.is_set():
-            message = subscription.next_message()
-            if message is None:
-                continue
-            subscription.respond_success(message)
-            received.append(json.loads(json.dumps(message.data())))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        yield received
-    finally:
-        stop.set()
-        subscription.close()
-        client.close()
-
-
 def test_an_order_not_paid_is_never_shipped_whatever_is_published(
     shopper: Shopper, product: str, shop: dict[str, Sidecar]
 ) -> None:
@@ -136,12 +102,10 @@ def test_an_order_not_paid_is_never_shipped_whatever_is_published(
             )
             assert answer.status_code == 204, answer.text
 
-        def both_dead() -> bool:
-            return all(any(d.get("order_id") == e["order_id"] and d.get("status") == "paid"
-                           and ("marker" in d) == ("marker" in e) for d in dead)
-                       for e in (forged_paid, malformed))  # fmt: skip
-
-        eventually(both_dead, "the forged and the malformed event in shipping's dead letters")
+        eventually(
+            lambda: forged_paid in dead and malformed in dead,
+            "the forged and the malformed event in shipping's dead letters",
+        )
 
     assert shipment(shop["shipping"], order_id).status_code == 404
     assert shopper.get(f"/api/v1/orders/{order_id}").json()["status"] == "cancelled"
@@ -173,8 +137,5 @@ def test_a_shipment_event_is_checked_against_shipping(
             f"/v1.0/publish/pubsub/{topic}", json=dispatched, params=params, timeout=30
         )
         assert answer.status_code == 204, answer.text
-        eventually(
-            lambda: any(d.get("order_id") == order_id for d in dead),
-            "the forged shipment event in orders' dead letters",
-        )
+        eventually(lambda: dispatched in dead, "the forged shipment event in orders' dead letters")
     assert shopper.get(f"/api/v1/orders/{order_id}").json()["status"] == "cancelled"
