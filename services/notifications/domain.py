@@ -65,15 +65,13 @@ def render_receipt(order: OrderStatusChanged) -> Receipt:
     return Receipt(subject=f"Your receipt for order {order.order_id}", body=body)
 
 
-def render_on_its_way(order: OrderStatusChanged, carrier: str | None = None) -> Receipt:
-    """The mail of a shipped order: its tracking number, and the carrier when known
-    (orders.order-status-changed does not carry it today)."""
-    parcel = f"Tracking number: {order.tracking_number or 'not known yet'}"
+def render_on_its_way(order: OrderStatusChanged) -> Receipt:
+    """The mail of a shipped order, with its tracking number."""
     body = "\n".join(
         [
             f"Your order {order.order_id} is on its way.",
             "",
-            parcel + (f" ({carrier})" if carrier else ""),
+            f"Tracking number: {order.tracking_number or 'not known yet'}",
             "",
             *(f"{item.name}: {item.quantity}" for item in order.lines),
             "",
