@@ -208,8 +208,8 @@ ORDER_EXAMPLE: dict[str, Any] = {
     "payment_id": "pay_3f2a1b0c",
     "reason": None,
     "shipment": {
-        "tracking_number": "SHP-4F2A9C01",
-        "carrier": "DHL",
+        "tracking_number": "SHP-4F2A9C01B3D7",
+        "carrier": "Parcelwise",
         "shipped_at": "2026-01-05T10:00:00Z",
         "delivered_at": None,
     },
