@@ -4,6 +4,7 @@ import logging
 from collections.abc import Awaitable
 
 from fastapi import APIRouter
+from prometheus_client import Counter
 from shop_contracts.payments import (
     PAYMENT_FAILED_TOPIC,
     PAYMENT_SUCCEEDED_TOPIC,
@@ -34,14 +35,20 @@ async def on_payment_succeeded(
     event: CloudEvent[PaymentSucceeded], service: ServiceDep
 ) -> TopicReply:
     return await _apply(
-        PAYMENT_SUCCEEDED_TOPIC, event.data.order_id, service.payment_succeeded(event.data)
+        PAYMENT_SUCCEEDED_TOPIC,
+        event.data.order_id,
+        service.payment_succeeded(event.data),
+        PAYMENT_OUTCOMES_REFUSED,
     )
 
 
 @topic(router, "/payments/payment-failed", PaymentFailed)
 async def on_payment_failed(event: CloudEvent[PaymentFailed], service: ServiceDep) -> TopicReply:
     return await _apply(
-        PAYMENT_FAILED_TOPIC, event.data.order_id, service.payment_failed(event.data)
+        PAYMENT_FAILED_TOPIC,
+        event.data.order_id,
+        service.payment_failed(event.data),
+        PAYMENT_OUTCOMES_REFUSED,
     )
 
 
@@ -49,8 +56,11 @@ async def on_payment_failed(event: CloudEvent[PaymentFailed], service: ServiceDe
 async def on_shipment_dispatched(
     event: CloudEvent[ShipmentDispatched], service: ServiceDep
 ) -> TopicReply:
-    return await _ship(
-        SHIPMENT_DISPATCHED_TOPIC, event.data.order_id, service.shipment_dispatched(event.data)
+    return await _apply(
+        SHIPMENT_DISPATCHED_TOPIC,
+        event.data.order_id,
+        service.shipment_dispatched(event.data),
+        SHIPMENT_EVENTS_REFUSED,
     )
 
 
@@ -58,45 +68,34 @@ async def on_shipment_dispatched(
 async def on_shipment_delivered(
     event: CloudEvent[ShipmentDelivered], service: ServiceDep
 ) -> TopicReply:
-    return await _ship(
-        SHIPMENT_DELIVERED_TOPIC, event.data.order_id, service.shipment_delivered(event.data)
+    return await _apply(
+        SHIPMENT_DELIVERED_TOPIC,
+        event.data.order_id,
+        service.shipment_delivered(event.data),
+        SHIPMENT_EVENTS_REFUSED,
     )
 
 
-async def _apply(topic_name: str, order_id: str, outcome: Awaitable[None]) -> TopicReply:
-    """Any other failure (the state store, the broker) raises: `topic` answers RETRY."""
-    try:
-        await outcome
-    except (OutcomeRefused, OrderNotFound) as exc:
-        # Dropped, so it lands in the subscription's dead-letter topic for a person to see.
-        PAYMENT_OUTCOMES_REFUSED.labels(topic_name).inc()
-        log.error("refused a %s event for order %s: %s", topic_name, order_id, exc)
-        return TopicReply.DROP
-    except InvalidTransition as exc:
-        # Cannot get better by retrying; a paid-after-cancel needs a refund (see README).
-        log.error("payment outcome for order %s not applied: %s", order_id, exc)
-        return TopicReply.DROP
-    except Unavailable as exc:
-        # payments could not be asked whether the event is true: ask again later.
-        log.warning("payment outcome for order %s not checked yet: %s", order_id, exc)
-        return TopicReply.RETRY
-    return TopicReply.SUCCESS
-
-
-async def _ship(topic_name: str, order_id: str, change: Awaitable[None]) -> TopicReply:
-    """As `_apply`, for shipping's events, checked with shipping."""
+async def _apply(
+    topic_name: str, order_id: str, change: Awaitable[None], refused: Counter
+) -> TopicReply:
+    """Apply an event its source vouches for (payments for a payment's outcome, shipping
+    for a shipment). Any other failure (the state store, the broker) raises: `topic`
+    answers RETRY."""
     try:
         await change
-    except (ShipmentRefused, OrderNotFound) as exc:
-        SHIPMENT_EVENTS_REFUSED.labels(topic_name).inc()
+    except (OutcomeRefused, ShipmentRefused, OrderNotFound) as exc:
+        # Dropped, so it lands in the subscription's dead-letter topic for a person to see.
+        refused.labels(topic_name).inc()
         log.error("refused a %s event for order %s: %s", topic_name, order_id, exc)
         return TopicReply.DROP
     except InvalidTransition as exc:
-        # Shipping ships paid orders only: one pending or cancelled here is a bug or a
-        # forgery, which no retry mends.
-        log.error("shipment of order %s not applied: %s", order_id, exc)
+        # Cannot get better by retrying: a paid-after-cancel needs a refund (see README);
+        # a shipment of an order never paid is a bug or a forgery.
+        log.error("%s event for order %s not applied: %s", topic_name, order_id, exc)
         return TopicReply.DROP
     except Unavailable as exc:
-        log.warning("shipment of order %s not checked yet: %s", order_id, exc)
+        # The source could not be asked whether the event is true: ask again later.
+        log.warning("%s event for order %s not checked yet: %s", topic_name, order_id, exc)
         return TopicReply.RETRY
     return TopicReply.SUCCESS
