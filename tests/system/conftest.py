@@ -3,6 +3,7 @@ profile chosen by `--profile` or SHOP_PROFILE (default: redis)."""
 
 import json
 import socket
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from tests.system.launcher import (
     Sidecar,
     start_together,
 )
+from tests.system.shopper import Shopper, admin_put_product
 
 # What each profile needs running, by port (tools/infra.sh starts them).
 NEEDS = {
@@ -119,6 +121,20 @@ def checkout_style(request: pytest.FixtureRequest, shop: dict[str, Sidecar]) -> 
     style: str = request.param
     shop["orders"].restart_app({"CHECKOUT_STYLE": style})
     return style
+
+
+@pytest.fixture
+def product(catalog: Sidecar, secrets: dict[str, str]) -> str:
+    """A product of this test's own, 5 in stock at 12.50."""
+    product_id = f"e2e-{uuid.uuid4().hex[:10]}"
+    admin_put_product(catalog, secrets["catalog-admin-token"], product_id, price_cents=1250)
+    return product_id
+
+
+@pytest.fixture
+def shopper(gateway: Sidecar) -> Shopper:
+    """A new buyer, signed in."""
+    return Shopper(gateway.app_url).register_and_log_in()
 
 
 @pytest.fixture(scope="session")

@@ -26,19 +26,6 @@ from tests.system.shopper import (
 pytestmark = pytest.mark.system
 
 
-@pytest.fixture
-def product(catalog: Sidecar, secrets: dict[str, str]) -> str:
-    """A product of this test's own, 5 in stock at 12.50."""
-    product_id = f"e2e-{uuid.uuid4().hex[:10]}"
-    admin_put_product(catalog, secrets["catalog-admin-token"], product_id, price_cents=1250)
-    return product_id
-
-
-@pytest.fixture
-def shopper(gateway: Sidecar) -> Shopper:
-    return Shopper(gateway.app_url).register_and_log_in()
-
-
 def test_browse_and_search(gateway: Sidecar) -> None:
     url = gateway.app_url
     categories = httpx.get(f"{url}/api/v1/categories", timeout=30).json()

@@ -10,21 +10,9 @@ import pytest
 
 from tests.system.deadletters import dead_letters
 from tests.system.launcher import Sidecar
-from tests.system.shopper import DECLINED, Shopper, StatusFeed, admin_put_product, eventually
+from tests.system.shopper import DECLINED, Shopper, StatusFeed, eventually
 
 pytestmark = pytest.mark.system
-
-
-@pytest.fixture
-def product(catalog: Sidecar, secrets: dict[str, str]) -> str:
-    product_id = f"ship-{uuid.uuid4().hex[:10]}"
-    admin_put_product(catalog, secrets["catalog-admin-token"], product_id, price_cents=900)
-    return product_id
-
-
-@pytest.fixture
-def shopper(gateway: Sidecar) -> Shopper:
-    return Shopper(gateway.app_url).register_and_log_in()
 
 
 def shipment(shipping: Sidecar, order_id: str) -> httpx.Response:
