@@ -128,7 +128,7 @@ func (a *API) getShipment(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, fmt.Sprintf("shipment for order '%s' not found", orderID))
 		return
 	}
-	writeJSON(w, http.StatusOK, found.Shipment.Record())
+	writeJSON(w, http.StatusOK, found.Shipment.ShipmentRecord)
 }
 
 // unavailable: an unreachable sidecar or store is a 503 that says so, with Retry-After,

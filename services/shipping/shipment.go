@@ -65,18 +65,13 @@ func (t *Timestamp) UnmarshalJSON(raw []byte) error {
 }
 
 // Shipment is the stored record (state key `shipment-<order_id>`): the ShipmentRecord
-// contract's fields, plus the due times fixed at creation (a change of the delays later
-// does not move a shipment already promised) and the trace it belongs to.
+// contract's fields (stored flat, as encoding/json writes an embedded struct), plus the
+// due times fixed at creation (a change of the delays later does not move a shipment
+// already promised) and the trace it belongs to.
 type Shipment struct {
-	OrderID        string     `json:"order_id"`
-	Status         string     `json:"status"`
-	TrackingNumber string     `json:"tracking_number"`
-	Carrier        string     `json:"carrier"`
-	CreatedAt      Timestamp  `json:"created_at"`
-	DispatchedAt   *Timestamp `json:"dispatched_at"`
-	DeliveredAt    *Timestamp `json:"delivered_at"`
-	DispatchDueAt  Timestamp  `json:"dispatch_due_at"`
-	DeliveryDueAt  Timestamp  `json:"delivery_due_at"`
+	ShipmentRecord
+	DispatchDueAt Timestamp `json:"dispatch_due_at"`
+	DeliveryDueAt Timestamp `json:"delivery_due_at"`
 	// The W3C traceparent of the paid event's delivery: the carrier's events continue
 	// the checkout's trace, even when published after a restart.
 	Traceparent string `json:"traceparent,omitempty"`
@@ -92,14 +87,16 @@ func NewShipment(orderID string, now time.Time, dispatchDelay, deliveryDelay tim
 	created := At(now)
 	dispatchDue := At(created.Add(dispatchDelay))
 	return Shipment{
-		OrderID:        orderID,
-		Status:         StatusPreparing,
-		TrackingNumber: TrackingNumber(orderID),
-		Carrier:        CarrierName,
-		CreatedAt:      created,
-		DispatchDueAt:  dispatchDue,
-		DeliveryDueAt:  At(dispatchDue.Add(deliveryDelay)),
-		Traceparent:    traceparent,
+		ShipmentRecord: ShipmentRecord{
+			OrderID:        orderID,
+			Status:         StatusPreparing,
+			TrackingNumber: TrackingNumber(orderID),
+			Carrier:        CarrierName,
+			CreatedAt:      created,
+		},
+		DispatchDueAt: dispatchDue,
+		DeliveryDueAt: At(dispatchDue.Add(deliveryDelay)),
+		Traceparent:   traceparent,
 	}
 }
 
@@ -113,18 +110,6 @@ type ShipmentRecord struct {
 	CreatedAt      Timestamp  `json:"created_at"`
 	DispatchedAt   *Timestamp `json:"dispatched_at"`
 	DeliveredAt    *Timestamp `json:"delivered_at"`
-}
-
-func (s Shipment) Record() ShipmentRecord {
-	return ShipmentRecord{
-		OrderID:        s.OrderID,
-		Status:         s.Status,
-		TrackingNumber: s.TrackingNumber,
-		Carrier:        s.Carrier,
-		CreatedAt:      s.CreatedAt,
-		DispatchedAt:   s.DispatchedAt,
-		DeliveredAt:    s.DeliveredAt,
-	}
 }
 
 // Step is what the carrier has to do next for a shipment.
