@@ -168,6 +168,12 @@ class CatalogService:
             raise ReservationConflict(f"order '{order_id}' was already released")
         if held.items != wanted.items:
             raise ReservationConflict(f"order '{order_id}' already holds other items")
+        if held.state == "committed":
+            # Already sold: a late repeat of the checkout's reservation (a workflow
+            # checkout started twice for one Idempotency-Key, its reserve step run again
+            # after the first one's paid) holds nothing more; held again, the next
+            # announcement of `paid` would take the units out of the stock a second time.
+            return
         try:
             # In product-id order, so that concurrent orders contend in the same order.
             for item in held.items:

@@ -210,6 +210,20 @@ async def test_paid_order_commits_and_cancelled_releases(seeded: httpx.AsyncClie
     assert await available(seeded, "mug") == 35
 
 
+async def test_a_reservation_repeated_after_its_commit_holds_nothing(
+    seeded: httpx.AsyncClient,
+) -> None:
+    """Seen in the chaos suite (workflow style): a second checkout for the same order
+    reserved again after the first was paid, and `paid` announced again took the units
+    out of the stock twice."""
+    await reserve(seeded, "paid-1", mug=5)
+    paid = status_event("paid-1", "paid")
+    await seeded.post("/events/orders/order-status-changed", json=paid)
+    assert (await reserve(seeded, "paid-1", mug=5)).status_code == 200
+    await seeded.post("/events/orders/order-status-changed", json=paid)
+    assert await available(seeded, "mug") == 35
+
+
 async def test_shipped_and_delivered_change_no_stock(
     seeded: httpx.AsyncClient, state: InMemoryStateStore
 ) -> None:
