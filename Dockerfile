@@ -54,33 +54,12 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY services/shipping/ ./
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     go build -ldflags="-s -w" -o /out/shipping .
-# The image's health check: the final stage has no shell and no curl, so a few lines of
-# Go ask /healthz on APP_PORT, as the Python images' check does (exit 1 unless 2xx).
-WORKDIR /probe
-RUN --mount=type=cache,target=/root/.cache/go-build go mod init probe && cat > main.go <<'EOF' && go build -ldflags="-s -w" -o /out/probe .
-package main
 
-import (
-	"net/http"
-	"os"
-	"time"
-)
-
-func main() {
-	port := os.Getenv("APP_PORT")
-	client := http.Client{Timeout: 2 * time.Second}
-	answer, err := client.Get("http://127.0.0.1:" + port + "/healthz")
-	if err != nil || answer.StatusCode < 200 || answer.StatusCode > 299 {
-		os.Exit(1)
-	}
-}
-EOF
-
-# --- shipping's image: the binary, its probe and the event contracts, nothing else ----
+# --- shipping's image: the binary and the event contracts, nothing else -------------
 FROM scratch AS shipping
 # For an https trace collector; Debian's bundle, from the build stage.
 COPY --from=shipping-build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
-COPY --from=shipping-build /out/shipping /out/probe /usr/local/bin/
+COPY --from=shipping-build /out/shipping /usr/local/bin/
 WORKDIR /app
 # The JSON Schemas shipping validates every event against, consumed and published
 # (contracts/events; CONTRACTS_DIR's default is this folder under the working directory,
@@ -95,8 +74,9 @@ ENV APP_HOST=0.0.0.0 \
 # The same numeric uid as the Python images, for Kubernetes' runAsNonRoot.
 USER 10001:10001
 EXPOSE 8107
+# No shell or curl here: the binary asks its own /healthz on APP_PORT.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
-    CMD ["/usr/local/bin/probe"]
+    CMD ["/usr/local/bin/shipping", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/shipping"]
 
 # --- the service ------------------------------------------------------------------

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -197,5 +198,29 @@ func TestRequestsAreMeasuredByRouteTemplate(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), `"logger":"shop.access","message":"GET /shipments/{order_id} 200 `) {
 		t.Errorf("no access line:\n%s", h.logs.String())
+	}
+}
+
+func TestTheImageHealthcheckAsksHealthzOnAppPort(t *testing.T) {
+	status := http.StatusNoContent
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			t.Errorf("asked %s", r.URL.Path)
+		}
+		w.WriteHeader(status)
+	}))
+	defer server.Close()
+	port := server.URL[strings.LastIndex(server.URL, ":")+1:]
+	env := func(name string) string { return map[string]string{"APP_PORT": port}[name] }
+	if err := healthcheck(env); err != nil {
+		t.Fatalf("healthy app: %v", err)
+	}
+	status = http.StatusServiceUnavailable
+	if err := healthcheck(env); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("an app answering 503: %v", err)
+	}
+	server.Close()
+	if err := healthcheck(env); err == nil {
+		t.Error("no app at all passed")
 	}
 }

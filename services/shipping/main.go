@@ -23,10 +23,38 @@ import (
 )
 
 func main() {
+	// `shipping healthcheck`: the container image's health check, which has no shell or
+	// curl to ask /healthz with.
+	if len(os.Args) == 2 && os.Args[1] == "healthcheck" {
+		if err := healthcheck(osEnv); err != nil {
+			fmt.Fprintln(os.Stderr, "shipping healthcheck: "+err.Error())
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "shipping: "+err.Error())
 		os.Exit(1)
 	}
+}
+
+// healthcheck asks the running app's /healthz on APP_PORT, as the Python images' check
+// does: an error unless it answers 2xx within 2 s.
+func healthcheck(getenv func(string) string) error {
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	client := http.Client{Timeout: 2 * time.Second}
+	answer, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", cfg.AppPort))
+	if err != nil {
+		return err
+	}
+	answer.Body.Close()
+	if answer.StatusCode < 200 || answer.StatusCode > 299 {
+		return fmt.Errorf("/healthz answered %d", answer.StatusCode)
+	}
+	return nil
 }
 
 // App is the service wired: what main serves and what the tests drive.

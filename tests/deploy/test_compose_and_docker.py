@@ -697,14 +697,14 @@ def test_each_go_image_is_its_binary_on_scratch_as_non_root_on_its_app_port(app:
         for *sources, destination in [args.split()[1:]]
         for source in sources
     }
-    # It runs the binary the build stage wrote, and checks its health with the probe
-    # built beside it, which asks /healthz on APP_PORT.
+    # It runs the binary the build stage wrote, and checks its health with the same
+    # binary's `healthcheck`, which asks /healthz on APP_PORT (services/<app>/main.go).
     [entrypoint] = [json.loads(a) for kw, a in image.instructions if kw == "ENTRYPOINT"]
     assert copied_from_build[entrypoint[0]] == f"/out/{app}"
     [healthcheck] = [a for kw, a in image.instructions if kw == "HEALTHCHECK"]
-    probe = json.loads(healthcheck.partition(" CMD ")[2])
-    assert copied_from_build[probe[0]] == "/out/probe"
-    assert 'os.Getenv("APP_PORT")' in DOCKERFILE and '+ "/healthz"' in DOCKERFILE
+    assert json.loads(healthcheck.partition(" CMD ")[2]) == [entrypoint[0], "healthcheck"]
+    main_go = (ROOT / "services" / app / "main.go").read_text()
+    assert '"healthcheck"' in main_go and "/healthz" in main_go
     # dapr.yaml's app port, on every interface (its sidecar shares the namespace in
     # compose; the kubelet probes the pod's address).
     env = env_of(image)
