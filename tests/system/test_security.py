@@ -27,6 +27,14 @@ def test_app_refuses_calls_that_bypass_its_sidecar(catalog: Sidecar) -> None:
     assert catalog.api.get("/v1.0/invoke/catalog/method/products/mug").status_code == 200
 
 
+def test_the_go_app_refuses_calls_that_bypass_its_sidecar(shop: dict[str, Sidecar]) -> None:
+    shipping = shop["shipping"].app_url
+    assert httpx.get(f"{shipping}/shipments/someone", timeout=10).status_code == 401
+    forged = httpx.post(f"{shipping}/events/orders/order-status-changed", json={}, timeout=10)
+    assert forged.status_code == 401
+    assert httpx.get(f"{shipping}/healthz", timeout=10).status_code == 204
+
+
 def test_gateway_public_api_stays_open_but_its_event_routes_do_not(gateway: Sidecar) -> None:
     assert httpx.get(f"{gateway.app_url}/api/v1/categories", timeout=10).status_code == 200
     forged = httpx.post(f"{gateway.app_url}/events/catalog/product-changed", json={}, timeout=10)
@@ -51,6 +59,9 @@ def test_callers_outside_an_access_list_are_refused(shop: dict[str, Sidecar]) ->
         shop["payments"].api.get("/v1.0/invoke/catalog/method/products/mug"),
         shop["cart"].api.get("/v1.0/invoke/catalog/method/products/mug"),  # not its route
         shop["identity"].api.get("/v1.0/invoke/cart/method/carts/someone"),
+        # Shipping may ask payments about a charge, nothing else; only orders asks it.
+        shop["shipping"].api.get("/v1.0/invoke/orders/method/orders"),
+        shop["cart"].api.get("/v1.0/invoke/shipping/method/shipments/someone"),
     ]
     for answer in refused:
         assert answer.status_code == 403, answer.text
