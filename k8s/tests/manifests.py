@@ -16,8 +16,10 @@ K8S = ROOT / "k8s"
 COMPONENTS = ROOT / "components"
 PROFILES = ("redis", "kafka-postgres")
 KUBECTL = ROOT / ".venv" / "bin" / "kubectl"
-# The components stay in components/, outside k8s/: kustomize must be allowed to load them.
-KUSTOMIZE = (str(KUBECTL), "kustomize", "--load-restrictor", "LoadRestrictionsNone")
+# Plain, as `kubectl apply -k`, Argo CD and Flux render by default: the components stay in
+# components/, each folder a kustomization of its own, which kustomize may load from
+# outside k8s/ with no flag.
+KUSTOMIZE = (str(KUBECTL), "kustomize")
 RENDER_TIMEOUT_SECONDS = 120
 # What kustomize adds to every object it renders (k8s/base/kustomization.yaml).
 NAMESPACE = "shop"
