@@ -3,13 +3,15 @@ SHELL := /bin/bash
 PROFILE ?= redis
 # The checkout's style for `make run` and `make chaos`: choreography or workflow.
 STYLE ?= choreography
+# off: `make run`'s sidecars take API calls without a token, for the Dapr CLI (README).
+SIDECAR_API_TOKEN ?= on
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 
 .PHONY: run test test-unit test-system chaos bench lint runtime shipping deps storefront browser infra-up infra-down infra-status doctor health clean
 
 run: runtime shipping deps storefront ## the shop on PROFILE (default redis), in the foreground
-	PROFILE=$(PROFILE) STYLE=$(STYLE) tools/run.sh
+	PROFILE=$(PROFILE) STYLE=$(STYLE) SIDECAR_API_TOKEN=$(SIDECAR_API_TOKEN) tools/run.sh
 
 # The backing services come first: the unit tests use promtool, which they install.
 test: runtime shipping deps storefront browser lint ## everything: lint, unit tests, system tests on every profile

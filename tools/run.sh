@@ -19,9 +19,20 @@ ln -sfn "../components/$PROFILE" "$DATA_DIR/profile"
 export DAPR_HOST_IP=127.0.0.1
 # Both ways between each app and its sidecar (libs/shop_dapr/apptoken.py). CLI 1.12 cannot
 # give each sidecar its own, so the whole local shop shares one pair.
-DAPR_API_TOKEN="$(secret dapr-api-token)"
 APP_API_TOKEN="$(secret app-api-token)"
-export DAPR_API_TOKEN APP_API_TOKEN
+export APP_API_TOKEN
+# SIDECAR_API_TOKEN=off (`make run SIDECAR_API_TOKEN=off`): the sidecars' API takes calls
+# without a token, because the Dapr CLI (`dapr invoke`, `dapr publish`) sends none. Only
+# that is off: the sidecars still call the apps with APP_API_TOKEN, talk mTLS to each
+# other and apply access control and publishing scopes; they listen on loopback only.
+if [[ "${SIDECAR_API_TOKEN:-on}" == off ]]; then
+  unset DAPR_API_TOKEN
+  log "SIDECAR_API_TOKEN=off: the sidecars' API needs no token, for the Dapr CLI (README); any local process may call it"
+else
+  [[ "${SIDECAR_API_TOKEN:-on}" == on ]] || die "SIDECAR_API_TOKEN is 'on' (the default) or 'off', not '$SIDECAR_API_TOKEN'"
+  DAPR_API_TOKEN="$(secret dapr-api-token)"
+  export DAPR_API_TOKEN
+fi
 # mTLS between sidecars, identities from the local sentry (tools/infra.sh).
 DAPR_TRUST_ANCHORS="$(cat "$DATA_DIR/sentry/ca.crt")"
 export DAPR_TRUST_ANCHORS DAPR_CONTROLPLANE_NAMESPACE=default DAPR_CONTROLPLANE_TRUST_DOMAIN=public

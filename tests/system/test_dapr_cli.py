@@ -1,5 +1,6 @@
-"""The built CLI: its versions, and `dapr run -f` starting the services with the
-project-local runtime (no `dapr init`)."""
+"""The built CLI: its versions, `dapr run -f` starting the services with the
+project-local runtime (no `dapr init`), and `dapr invoke` and `dapr publish` against
+that run, as the README shows them."""
 
 import os
 import re
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from tests.system.launcher import COMPONENT_ENV, PORTS, ROOT, mtls_env
+from tests.system.shopper import eventually
 
 pytestmark = pytest.mark.system
 
@@ -32,7 +34,9 @@ def test_version_reports_the_pinned_cli_and_runtime() -> None:
     assert f"Runtime version: {PINS['DAPR_RUNTIME_VERSION']}" in out
 
 
-def test_run_file_starts_every_app_beside_its_sidecar(profile: str) -> None:
+def test_run_file_starts_every_app_and_the_cli_reaches_them(profile: str) -> None:
+    """As `make run SIDECAR_API_TOKEN=off` (tools/run.sh): the sidecars' API needs no
+    token, since CLI 1.12 sends none; the apps' token, mTLS and access control stay."""
     apps = RUN_FILE["apps"]
     for port in [app["appPort"] for app in apps] + [app["daprHTTPPort"] for app in apps]:
         with socket.socket() as s:
@@ -47,9 +51,9 @@ def test_run_file_starts_every_app_beside_its_sidecar(profile: str) -> None:
         "DAPR_SCHEDULER_HOST_ADDRESS_DNS_A": f"127.0.0.1:{PORTS['SCHEDULER_PORT']}",
         **COMPONENT_ENV,
         **mtls_env(),
-        "DAPR_API_TOKEN": "dapr-run-test-api-token",
         "APP_API_TOKEN": "dapr-run-test-app-token",
     }
+    env.pop("DAPR_API_TOKEN", None)
     log = (ROOT / ".data" / "logs" / "test-dapr-run.log").open("wb")
     run = subprocess.Popen(
         [str(DAPR), "run", "-f", "dapr.yaml"],
@@ -75,6 +79,7 @@ def test_run_file_starts_every_app_beside_its_sidecar(profile: str) -> None:
         answer = httpx.get(f"{GATEWAY}/api/v1/products/no-such-product", timeout=10)
         assert answer.status_code == 404
         assert answer.json() == {"detail": "product 'no-such-product' not found"}
+        _invoke_and_publish_with_the_cli(env)
     finally:
         # The CLI stops its apps and sidecars on SIGTERM; SIGKILL is the backstop.
         os.killpg(run.pid, signal.SIGTERM)
@@ -89,6 +94,33 @@ def test_run_file_starts_every_app_beside_its_sidecar(profile: str) -> None:
     # 5 s old (its updateInterval); let them expire so later tests resolve app ids only
     # to the sidecars that are still running.
     time.sleep(6)
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [str(DAPR), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, f"dapr {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def _invoke_and_publish_with_the_cli(env: dict[str, str]) -> None:
+    """The README's two commands: a product read through the catalog's own sidecar, and
+    `catalog.product-changed` published through it, which the gateway's cache obeys."""
+    product = _cli(env, "invoke", "--app-id", "catalog", "--method", "products/teapot",
+                   "--verb", "GET")  # fmt: skip
+    assert '"id":"teapot"' in product.replace(" ", ""), product
+
+    def cached() -> str:
+        return httpx.get(f"{GATEWAY}/api/v1/products/teapot", timeout=10).headers["X-Cache"]
+
+    eventually(lambda: cached() == "hit", "the gateway to cache the teapot")
+    published = _cli(env, "publish", "--publish-app-id", "catalog", "--pubsub", "pubsub",
+                     "--topic", "catalog.product-changed",
+                     "--data", '{"product_id": "teapot", "change": "upserted"}')  # fmt: skip
+    assert "Event published successfully" in published, published
+    eventually(lambda: cached() == "miss", "the published event to evict the gateway's teapot")
 
 
 def _healthy(url: str) -> bool:
