@@ -107,9 +107,24 @@ def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
     sidecars = start_together(
         lambda: {app_id: Sidecar(app_id, profile) for app_id in SERVICES}, start
     )
+    _started_shops.append(sidecars)
     try:
         yield sidecars
     finally:
+        for sidecar in sidecars.values():
+            sidecar.stop()
+
+
+# The shops the `shop` fixture started, for `without_the_session_shop`.
+_started_shops: list[dict[str, Sidecar]] = []
+
+
+@pytest.fixture
+def without_the_session_shop() -> None:
+    """Stops the session's shop, if a test started it, before a test that needs the
+    machine's only sidecars to be its own: the Dapr CLI picks the first daprd it finds
+    with an app id (tests/system/test_dapr_cli.py). That test runs last (RUN_LAST)."""
+    for sidecars in _started_shops:
         for sidecar in sidecars.values():
             sidecar.stop()
 
