@@ -43,8 +43,7 @@ lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy libs services tests tools/contracts.py tools/tests k8s/tests observability bench
-	@unformatted="$$(gofmt -l services/shipping 2>/dev/null)"; [ -z "$$unformatted" ] || \
-	  { echo "error: not gofmt-formatted (run: gofmt -w services/shipping): $$unformatted"; exit 1; }
+	tools/shipping.sh format-check
 
 bench: runtime shipping deps storefront browser ## the benchmarks on PROFILE, written to docs/benchmarks/ (~17 min)
 	.venv/bin/python -m bench.run --profile $(PROFILE)

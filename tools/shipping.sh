@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Shipping, the shop's Go service (services/shipping, its own go.mod): `build` compiles
 # it into .runtime/bin/shipping, which dapr.yaml and the test launcher run; `test` is its
-# gofmt check, go vet and unit tests. Go itself is not installed by the project: it must
-# be on PATH at the version services/shipping/go.mod names, or newer.
+# gofmt check, go vet and unit tests; `format-check` the gofmt check alone (`make
+# lint`). Go itself is not installed by the project: it must be on PATH at the version
+# services/shipping/go.mod names, or newer.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,12 +47,16 @@ build() {
   go -C "$SRC" build -trimpath -o "$BIN" . || die "shipping does not build: see the output above"
 }
 
-test_() {
+format_check() {
   require_go
-  log "shipping (Go): gofmt, go vet, go test"
   local unformatted
   unformatted="$(cd "$SRC" && gofmt -l .)"
   [[ -z "$unformatted" ]] || die "not gofmt-formatted (run: gofmt -w services/shipping): $unformatted"
+}
+
+test_() {
+  log "shipping (Go): gofmt, go vet, go test"
+  format_check
   go -C "$SRC" vet ./... || die "go vet found problems in services/shipping: see above"
   # From services/shipping, the tests read the committed schemas at ../../contracts/events.
   go -C "$SRC" test -count=1 ./... || die "shipping's unit tests failed: see above"
@@ -60,5 +65,6 @@ test_() {
 case "${1:-}" in
   build) build ;;
   test) test_ ;;
-  *) die "usage: tools/shipping.sh build|test" ;;
+  format-check) format_check ;;
+  *) die "usage: tools/shipping.sh build|test|format-check" ;;
 esac

@@ -4,13 +4,25 @@ shared by the orders tests (their fixtures are in conftest.py)."""
 import json
 
 import httpx
+from shop_contracts.orders import OrderLine
 from shop_dapr.testing import InMemoryStateStore
 
+from orders.domain import Order
 from orders.inflight import SHARDS, Shard
 
 ALICE = {"X-User-Id": "alice", "X-User-Email": "alice@example.com"}
 CARD = {"payment_token": "4242424242424242"}
 TRACKING = "SHP-0001"
+# Alice's pending order of two mugs, for the tests of rules without a shop.
+PENDING_ORDER = Order(
+    order_id="o1",
+    user_id="alice",
+    email="alice@example.com",
+    lines=[OrderLine(product_id="mug", name="Mug", quantity=2, unit_price_cents=1250)],
+    total_cents=2500,
+    currency="EUR",
+    card_last4="4242",
+)
 
 
 class FakeSidecar:

@@ -3,23 +3,14 @@
 from datetime import UTC, datetime
 
 import pytest
-from shop_contracts.orders import OrderLine, OrderStatus
+from shop_contracts.orders import OrderStatus
 from shop_contracts.shipping import ShipmentRecord
 
 from orders import domain
-from orders.domain import InvalidTransition, Order
+from orders.domain import InvalidTransition
+from orders.tests.fakes import PENDING_ORDER
 
-ORDER = Order(
-    order_id="o1",
-    user_id="alice",
-    email="alice@example.com",
-    lines=[OrderLine(product_id="mug", name="Mug", quantity=2, unit_price_cents=1250)],
-    total_cents=2500,
-    currency="EUR",
-    card_last4="4242",
-    status=OrderStatus.PAID,
-    payment_id="pay_1",
-)
+ORDER = PENDING_ORDER.model_copy(update={"status": OrderStatus.PAID, "payment_id": "pay_1"})
 DISPATCHED_AT = datetime(2026, 1, 5, 10, tzinfo=UTC)
 DELIVERED_AT = datetime(2026, 1, 7, 15, 30, tzinfo=UTC)
 

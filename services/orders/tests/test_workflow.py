@@ -5,20 +5,11 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
-from shop_contracts.orders import OrderLine
 
 from orders import workflow
-from orders.domain import Order
+from orders.tests.fakes import PENDING_ORDER
 
-ORDER = Order(
-    order_id="o1",
-    user_id="alice",
-    email="alice@example.com",
-    lines=[OrderLine(product_id="mug", name="Mug", quantity=2, unit_price_cents=1250)],
-    total_cents=2500,
-    currency="EUR",
-    card_last4="4242",
-)
+ORDER = PENDING_ORDER
 INPUT = workflow.CheckoutInput(
     order=ORDER, payment_token="4242424242424242", confirmation_timeout_seconds=5
 ).model_dump(mode="json")
