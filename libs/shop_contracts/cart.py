@@ -1,8 +1,16 @@
 """The cart's invocation API."""
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from shop_contracts.common import Cents, ProductId, Quantity
+from shop_contracts.common import Cents, ProductId, Quantity, RequestedQuantity
+
+
+class SetQuantity(BaseModel):
+    """`PUT /carts/{user_id}/items/{product_id}`: how many of the product the cart holds."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"quantity": 2}]})
+
+    quantity: RequestedQuantity
 
 
 class CartLine(BaseModel):

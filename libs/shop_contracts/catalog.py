@@ -1,8 +1,9 @@
-"""The catalog's events and the invocation API other services call."""
+"""The catalog's events, the invocation API other services call, and the listing's
+query parameters (the catalog checks them; the gateway publishes them)."""
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shop_contracts.common import Cents, ProductId, Quantity
 
@@ -15,6 +16,18 @@ class ProductChanged(BaseModel):
 
     product_id: str
     change: Literal["upserted", "deleted"]
+
+
+class ProductQuery(BaseModel):
+    """`GET /products`: what to list, in which order, which page."""
+
+    q: str | None = Field(None, max_length=200, description="words to find in names and texts")
+    category: str | None = Field(None, max_length=40)
+    min_price_cents: Cents | None = None
+    max_price_cents: Cents | None = None
+    sort: Literal["name", "price", "-price"] = "name"
+    page: int = Field(1, ge=1, le=10_000)
+    page_size: int = Field(20, ge=1, le=100)
 
 
 class PricedProduct(BaseModel):

@@ -1,9 +1,10 @@
-"""Events the orders service publishes."""
+"""Events the orders service publishes, and what a checkout sends."""
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shop_contracts.common import Cents, OrderId, ProductId, Quantity
 
@@ -14,6 +15,28 @@ ORDER_CREATED_TOPIC = "orders.order-created"
 ORDER_CREATED_TYPE = "shop.orders.order-created.v1"
 ORDER_STATUS_TOPIC = "orders.order-status-changed"
 ORDER_STATUS_TYPE = "shop.orders.order-status-changed.v1"
+
+
+# Printable ASCII: it travels in a header to orders and into the order's id.
+IdempotencyKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$"),
+    Field(description="the same key returns the same order instead of placing a second"),
+]
+
+
+class CheckoutRequest(BaseModel):
+    """`POST /orders`: order everything in the caller's cart."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"payment_token": "4242424242424242"}]}
+    )
+
+    payment_token: str = Field(
+        pattern=r"^[0-9]{12,19}$",
+        description="the payment provider's token; the simulated provider takes test card "
+        "numbers (4242424242424242 pays, 4000000000000002 is declined)",
+    )
 
 
 class OrderStatus(StrEnum):

@@ -4,9 +4,8 @@ translating between HTTP and the use cases."""
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
-from pydantic import BaseModel, ConfigDict
-from shop_contracts.cart import Cart
-from shop_contracts.common import ProductId, Quantity, UserId
+from shop_contracts.cart import Cart, SetQuantity
+from shop_contracts.common import ProductId, UserId
 from shop_dapr.app import provided
 from shop_dapr.repository import TooMuchContention
 
@@ -20,19 +19,12 @@ UserIdPath = Annotated[UserId, Path(description="letters, digits, '_' and '-'")]
 ProductIdPath = Annotated[ProductId, Path(description="lower-case letters, digits and '-'")]
 
 
-class SetQuantity(BaseModel):
-    # Strict: "2", 2.0 and true are not quantities.
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    quantity: Quantity
-
-
 @router.get("/carts/{user_id}")
 async def get_cart(user_id: UserIdPath, service: ServiceDep) -> Cart:
     try:
         return await service.get(user_id)
     except CartTooExpensive as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 @router.put("/carts/{user_id}/items/{product_id}")
@@ -50,7 +42,8 @@ async def set_item(
     except TooMuchContention:
         raise _contended() from None
     except (TooManyLines, CartTooExpensive) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        # Valid input that the cart as it stands cannot take (shop_dapr.errors): a 409.
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 @router.delete("/carts/{user_id}/items/{product_id}", status_code=status.HTTP_204_NO_CONTENT)

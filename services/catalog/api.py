@@ -17,7 +17,13 @@ from fastapi import (
 )
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from shop_contracts.catalog import LookupRequest, LookupResponse, ReserveRefused, ReserveRequest
+from shop_contracts.catalog import (
+    LookupRequest,
+    LookupResponse,
+    ProductQuery,
+    ReserveRefused,
+    ReserveRequest,
+)
 from shop_contracts.common import OrderId, ProductId
 from shop_dapr import ETagMismatch
 from shop_dapr.app import provided
@@ -25,7 +31,6 @@ from shop_dapr.app import provided
 from catalog.domain import (
     InsufficientStock,
     ProductFields,
-    ProductQuery,
     ProductView,
     StockBelowReserved,
 )
@@ -81,26 +86,10 @@ def _stale(product_id: str) -> HTTPException:
 
 @router.get("/products")
 async def list_products(
-    service: ServiceDep,
-    q: Annotated[str | None, Query(max_length=200, description="words to find")] = None,
-    category: Annotated[str | None, Query(max_length=40)] = None,
-    min_price_cents: Annotated[int | None, Query(ge=0)] = None,
-    max_price_cents: Annotated[int | None, Query(ge=0)] = None,
-    sort: Annotated[str, Query(pattern="^(name|price|-price)$")] = "name",
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    service: ServiceDep, query: Annotated[ProductQuery, Query()]
 ) -> ProductPage:
-    query = ProductQuery(
-        q=q,
-        category=category,
-        min_price_cents=min_price_cents,
-        max_price_cents=max_price_cents,
-        sort=sort,
-        page=page,
-        page_size=page_size,
-    )
     items, total = await service.browse(query)
-    return ProductPage(items=items, page=page, page_size=page_size, total=total)
+    return ProductPage(items=items, page=query.page, page_size=query.page_size, total=total)
 
 
 @router.get("/categories")

@@ -130,13 +130,3 @@ class IndexEntry(BaseModel):
     @classmethod
     def of(cls, product: Product) -> "IndexEntry":
         return cls.model_validate(product.model_dump())
-
-
-class ProductQuery(BaseModel):
-    q: str | None = None
-    category: str | None = None
-    min_price_cents: int | None = None
-    max_price_cents: int | None = None
-    sort: str = "name"
-    page: int = 1
-    page_size: int = 20

@@ -23,8 +23,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from pydantic import BaseModel
+from shop_contracts.catalog import ProductQuery
 
-from catalog.domain import IndexEntry, ProductQuery
+from catalog.domain import IndexEntry
 
 SHELVES = 1024
 # The record prefixes (shop_dapr.repository keys are `<prefix>:<id>`); the benchmark

@@ -13,6 +13,7 @@ from shop_contracts.catalog import (
     PRODUCT_CHANGED_TYPE,
     PricedProduct,
     ProductChanged,
+    ProductQuery,
     ReservationItem,
 )
 from shop_dapr import Publisher
@@ -21,7 +22,7 @@ from shop_dapr.metrics import STOCK_RESERVATIONS
 from shop_dapr.usecase import use_case
 
 from catalog import domain
-from catalog.domain import IndexEntry, Product, ProductFields, ProductQuery, ProductView
+from catalog.domain import IndexEntry, Product, ProductFields, ProductView
 from catalog.readmodel import (
     ALL_SHELVES,
     PRODUCT_PREFIX,

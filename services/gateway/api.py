@@ -1,54 +1,50 @@
 """The public API, versioned under /api/v1: the only door clients use. Routes check
 what they can at the edge, then forward to the owning service by app id."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Depends, Form, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Form, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
-from shop_contracts.common import USER_EMAIL_HEADER, USER_ID_HEADER, OrderId, ProductId, Quantity
+from shop_contracts.cart import Cart, SetQuantity
+from shop_contracts.catalog import ProductQuery
+from shop_contracts.common import USER_EMAIL_HEADER, USER_ID_HEADER, OrderId, ProductId
+from shop_contracts.identity import Profile, Registration, TokenResponse
+from shop_contracts.orders import CheckoutRequest, IdempotencyKey
 from shop_dapr.app import provided
+from shop_dapr.errors import error_answer
 from shop_dapr.invoke import Invoker
 
 from gateway.auth import CurrentUser
+from gateway.openapi import (
+    CATEGORIES_EXAMPLE,
+    NEWEST_ORDER_LINK,
+    ORDER_EXAMPLE,
+    ORDER_LINK,
+    ORDER_PAGE_EXAMPLE,
+    PLACED_ORDER_EXAMPLE,
+    PRODUCT_EXAMPLE,
+    PRODUCT_PAGE_EXAMPLE,
+    X_CACHE,
+    errors,
+    example,
+)
 from gateway.service import CatalogReader, order_with_payment
 from gateway.settings import Settings
 
-router = APIRouter(prefix="/api/v1")
+# Each operation's id is its function's name (`place_order`, `get_order`): what client
+# generators name their methods after.
+router = APIRouter(prefix="/api/v1", generate_unique_id_function=lambda route: route.name)
 
 InvokerDep = Annotated[Invoker, Depends(provided(Invoker))]
 CatalogDep = Annotated[CatalogReader, Depends(provided(CatalogReader))]
 SettingsDep = Annotated[Settings, Depends(provided(Settings))]
-ProductIdPath = Annotated[ProductId, Path()]
-
-
-class Registration(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(max_length=254)
-    password: str = Field(min_length=10, max_length=128)
-    name: str = Field(min_length=1, max_length=100)
-
-
-class CartItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    quantity: Quantity
-
-
-class Checkout(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    payment_token: str = Field(
-        pattern=r"^[0-9]{12,19}$",
-        description="payment token; the simulated provider takes test card numbers "
-        "(4242424242424242 pays, 4000000000000002 is declined)",
-    )
+ProductIdPath = Annotated[ProductId, Path(examples=["teapot"])]
 
 
 def relay(response: httpx.Response) -> Response:
-    """The service's answer as the client's: status and JSON body unchanged."""
+    """The service's answer as the client's: status and JSON body unchanged. (A 5xx
+    never gets here: the Invoker raises Unavailable, answered 503 with Retry-After.)"""
     if response.status_code == 204:
         return Response(status_code=204)
     return Response(response.content, response.status_code, media_type="application/json")
@@ -62,17 +58,33 @@ def user_headers(user: CurrentUser) -> dict[str, str]:
 # --- identity -------------------------------------------------------------------------
 
 
-@router.post("/auth/register", status_code=201, tags=["identity"])
+@router.post(
+    "/auth/register",
+    status_code=201,
+    tags=["identity"],
+    response_model=None,
+    responses={
+        201: {"model": Profile, "description": "Registered: log in at /api/v1/auth/token"},
+        **errors(409, body=True, why={409: "the address is already registered: log in"}),
+    },
+)
 async def register(body: Registration, invoker: InvokerDep, settings: SettingsDep) -> Response:
     return relay(
         await invoker.request(settings.identity_app_id, "POST", "/register", json=body.model_dump())
     )
 
 
-@router.post("/auth/token", tags=["identity"])
-async def token(
-    username: Annotated[str, Form(max_length=254)],
-    password: Annotated[str, Form(max_length=128)],
+@router.post(
+    "/auth/token",
+    tags=["identity"],
+    responses={
+        200: {"model": TokenResponse, "description": "An access token for `Authorization: Bearer`"},
+        **errors(401, body=True, why={401: "incorrect email or password"}),
+    },
+)
+async def log_in(
+    username: Annotated[str, Form(min_length=1, max_length=254)],
+    password: Annotated[str, Form(min_length=1, max_length=128)],
     invoker: InvokerDep,
     settings: SettingsDep,
     grant_type: Annotated[str, Form(pattern="^password$")] = "password",
@@ -92,8 +104,15 @@ async def token(
     return relayed
 
 
-@router.get("/me", tags=["identity"])
-async def me(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> Response:
+@router.get(
+    "/me",
+    tags=["identity"],
+    responses={
+        200: {"model": Profile, "description": "The signed-in user"},
+        **errors(401, 404, why={404: "the token's user no longer exists"}),
+    },
+)
+async def get_profile(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> Response:
     return relay(
         await invoker.request(
             settings.identity_app_id, "GET", "/users/me", headers=user_headers(user)
@@ -108,20 +127,40 @@ async def me(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> R
 # the answer came from the cache; `Cache-Control: no-cache` asks the catalog itself.
 
 
-@router.get("/products", tags=["catalog"])
-async def list_products(request: Request, catalog: CatalogDep) -> Response:
-    """Filters: `q` (words), `category`, `min_price_cents`, `max_price_cents`,
-    `sort` (name | price | -price), `page`, `page_size` (<= 100)."""
+@router.get(
+    "/products",
+    tags=["catalog"],
+    responses={**example(200, "A page of products", PRODUCT_PAGE_EXAMPLE, X_CACHE), **errors()},
+)
+async def list_products(
+    request: Request, catalog: CatalogDep, _filters: Annotated[ProductQuery, Query()]
+) -> Response:
+    """Products matching the filters, a page at a time. The filters are checked here and
+    forwarded as sent (the cache keys on them)."""
     query = str(request.query_params)
     return cached(*await catalog.page("/products", query, fresh=no_cache(request)))
 
 
-@router.get("/categories", tags=["catalog"])
-async def categories(request: Request, catalog: CatalogDep) -> Response:
+@router.get(
+    "/categories",
+    tags=["catalog"],
+    responses={
+        **example(200, "Each category with its number of products", CATEGORIES_EXAMPLE, X_CACHE),
+        **errors(),
+    },
+)
+async def list_categories(request: Request, catalog: CatalogDep) -> Response:
     return cached(*await catalog.page("/categories", fresh=no_cache(request)))
 
 
-@router.get("/products/{product_id}", tags=["catalog"])
+@router.get(
+    "/products/{product_id}",
+    tags=["catalog"],
+    responses={
+        **example(200, "The product and how many are available", PRODUCT_EXAMPLE, X_CACHE),
+        **errors(404, why={404: "no such product"}),
+    },
+)
 async def get_product(product_id: ProductIdPath, request: Request, catalog: CatalogDep) -> Response:
     return cached(*await catalog.product(product_id, fresh=no_cache(request)))
 
@@ -139,15 +178,35 @@ def cached(answer: httpx.Response, hit: bool) -> Response:
 # --- cart -----------------------------------------------------------------------------
 
 
-@router.get("/cart", tags=["cart"])
+CART_CONFLICTS = (
+    "not that many in stock, more than 50 different products, a total beyond what one "
+    "order can hold, or the cart changed concurrently many times: `detail` says which"
+)
+
+
+@router.get(
+    "/cart",
+    tags=["cart"],
+    responses={
+        200: {"model": Cart, "description": "The cart, priced from the catalog now"},
+        **errors(401, 409, why={409: "the cart's total is beyond what one order can hold"}),
+    },
+)
 async def get_cart(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> Response:
     return relay(await invoker.request(settings.cart_app_id, "GET", f"/carts/{user.user_id}"))
 
 
-@router.put("/cart/items/{product_id}", tags=["cart"])
+@router.put(
+    "/cart/items/{product_id}",
+    tags=["cart"],
+    responses={
+        200: {"model": Cart, "description": "The cart with the new quantity"},
+        **errors(401, 404, 409, body=True, why={404: "no such product", 409: CART_CONFLICTS}),
+    },
+)
 async def set_cart_item(
     product_id: ProductIdPath,
-    body: CartItem,
+    body: SetQuantity,
     user: CurrentUser,
     invoker: InvokerDep,
     settings: SettingsDep,
@@ -157,7 +216,12 @@ async def set_cart_item(
     return relay(await invoker.request(settings.cart_app_id, "PUT", path, json=body.model_dump()))
 
 
-@router.delete("/cart/items/{product_id}", status_code=204, tags=["cart"])
+@router.delete(
+    "/cart/items/{product_id}",
+    status_code=204,
+    tags=["cart"],
+    responses=errors(401, 409, why={409: "the cart changed concurrently many times: retry"}),
+)
 async def remove_cart_item(
     product_id: ProductIdPath, user: CurrentUser, invoker: InvokerDep, settings: SettingsDep
 ) -> Response:
@@ -168,13 +232,37 @@ async def remove_cart_item(
 # --- orders ---------------------------------------------------------------------------
 
 
-@router.post("/orders", status_code=201, tags=["orders"])
-async def checkout(
-    body: Checkout,
+@router.post(
+    "/orders",
+    status_code=201,
+    tags=["orders"],
+    responses={
+        **example(
+            201, "Accepted: the order, pending until paid", PLACED_ORDER_EXAMPLE, links=ORDER_LINK
+        ),
+        **example(
+            200,
+            "The order an earlier request with this Idempotency-Key placed",
+            ORDER_EXAMPLE,
+            links=ORDER_LINK,
+        ),
+        **errors(
+            401,
+            409,
+            body=True,
+            why={
+                409: "the cart is empty, a product is no longer sold or short of stock, or "
+                "an earlier checkout with this Idempotency-Key failed: `detail` says which"
+            },
+        ),
+    },
+)
+async def place_order(
+    body: CheckoutRequest,
     user: CurrentUser,
     invoker: InvokerDep,
     settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=100)] = None,
+    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
 ) -> Response:
     """Order everything in the cart. Send an `Idempotency-Key` to make retries safe:
     the same key returns the same order (200) instead of placing a second one."""
@@ -186,60 +274,17 @@ async def checkout(
     )
 
 
-# What orders answers for an order (services/orders/domain.py Order), shown in the
-# OpenAPI document: the statuses go pending -> paid -> shipped -> delivered, or pending ->
-# cancelled; `shipment` is null until shipped.
-ORDER_EXAMPLE: dict[str, Any] = {
-    "order_id": "5277557e8f0b4c2a9d1e6f3a2b7c8d90",
-    "user_id": "1d4bfc1b6a0e4f7c8b2d3e5f6a7b8c9d",
-    "email": "ada@example.com",
-    "status": "shipped",
-    "lines": [
-        {
-            "product_id": "teapot",
-            "name": "Cast iron teapot",
-            "quantity": 1,
-            "unit_price_cents": 4900,
-        }
-    ],
-    "total_cents": 4900,
-    "currency": "EUR",
-    "card_last4": "4242",
-    "payment_id": "pay_3f2a1b0c",
-    "reason": None,
-    "shipment": {
-        "tracking_number": "SHP-4F2A9C01B3D7",
-        "carrier": "Parcelwise",
-        "shipped_at": "2026-01-05T10:00:00Z",
-        "delivered_at": None,
-    },
-    "created_at": "2026-01-05T09:58:12Z",
-    "updated_at": "2026-01-05T10:00:01Z",
-}
-ORDER_PAGE_EXAMPLE: dict[str, Any] = {
-    **ORDER_EXAMPLE,
-    "payment": {
-        "order_id": ORDER_EXAMPLE["order_id"],
-        "status": "succeeded",
-        "amount_cents": 4900,
-        "currency": "EUR",
-        "payment_id": "pay_3f2a1b0c",
-    },
-}
-
-
-def _example(description: str, example: object) -> dict[int | str, dict[str, Any]]:
-    return {
-        200: {"description": description, "content": {"application/json": {"example": example}}}
-    }
-
-
 @router.get(
     "/orders",
     tags=["orders"],
-    responses=_example("The caller's orders, newest first", [ORDER_EXAMPLE]),
+    responses={
+        **example(
+            200, "The caller's orders, newest first", [ORDER_EXAMPLE], links=NEWEST_ORDER_LINK
+        ),
+        **errors(401),
+    },
 )
-async def orders(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> Response:
+async def list_orders(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) -> Response:
     """The caller's orders, newest first, each with its status (pending, paid,
     cancelled, shipped, delivered) and its shipment (null until shipped)."""
     return relay(
@@ -250,26 +295,47 @@ async def orders(user: CurrentUser, invoker: InvokerDep, settings: SettingsDep) 
 @router.get(
     "/orders/{order_id}",
     tags=["orders"],
-    responses=_example("The order with its payment", ORDER_PAGE_EXAMPLE),
+    responses={
+        **example(200, "The order with its payment", ORDER_PAGE_EXAMPLE),
+        **errors(401, 404, why={404: "no such order of the caller's"}),
+    },
 )
-async def order(
+async def get_order(
     order_id: Annotated[OrderId, Path()],
     user: CurrentUser,
     invoker: InvokerDep,
     settings: SettingsDep,
-) -> JSONResponse:
+) -> Response:
     """The order with its payment (null until payments has seen it). Once shipped,
     `shipment` carries the carrier's tracking number, and `delivered_at` once delivered."""
-    code, body = await order_with_payment(
+    page = await order_with_payment(
         invoker, settings.orders_app_id, settings.payments_app_id, order_id, user_headers(user)
     )
-    return JSONResponse(body, code)
+    return relay(page) if isinstance(page, httpx.Response) else JSONResponse(page)
 
 
 # --- payments -------------------------------------------------------------------------
 
 
-@router.post("/webhooks/payment-provider", tags=["payments"])
+@router.post(
+    "/webhooks/payment-provider",
+    tags=["payments"],
+    responses={
+        **example(200, "Taken: applied, a duplicate, or ignored", {"status": "applied"}),
+        **errors(
+            404,
+            409,
+            body=True,
+            why={
+                400: "signed, but not a valid provider event",
+                404: "no charge for the event's order",
+                409: "the event contradicts the charge record, or raced another change",
+            },
+        ),
+        # Not the bearer scheme's 401: the provider signs each body instead.
+        401: error_answer("missing, malformed, wrong or stale Provider-Signature"),
+    },
+)
 async def payment_provider_webhook(
     request: Request,
     invoker: InvokerDep,

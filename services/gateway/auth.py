@@ -46,7 +46,9 @@ async def _verify(scope: Scope) -> Claims | HTTPException:
         return _unauthorized(f"invalid token: {exc.reason}")
     except JwksError as exc:
         return HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"cannot verify tokens now: {exc}"
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"cannot verify tokens now: {exc}",
+            headers={"Retry-After": "1"},
         )
 
 

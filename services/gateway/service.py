@@ -84,12 +84,13 @@ async def order_with_payment(
     payments_app_id: str,
     order_id: str,
     headers: dict[str, str],
-) -> tuple[int, dict[str, Any]]:
-    """One page, two services: the order, and what payments knows of it, fetched at once."""
+) -> dict[str, Any] | httpx.Response:
+    """One page, two services: the order, and what payments knows of it, fetched at once;
+    or orders' answer when it has no such order to show."""
     order, payment = await asyncio.gather(
         invoker.request(orders_app_id, "GET", f"/orders/{order_id}", headers=headers),
         invoker.request(payments_app_id, "GET", f"/payments/{order_id}"),
     )
     if order.status_code != 200:
-        return order.status_code, order.json()
-    return 200, {**order.json(), "payment": payment.json() if payment.status_code == 200 else None}
+        return order
+    return {**order.json(), "payment": payment.json() if payment.status_code == 200 else None}

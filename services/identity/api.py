@@ -1,18 +1,13 @@
 """HTTP routes: thin, translating between HTTP and the use cases."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, HTTPException, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
 from shop_contracts.common import USER_ID_HEADER, UserId
-from shop_contracts.identity import JWKS_PATH
+from shop_contracts.identity import JWKS_PATH, Profile, Registration, TokenResponse
 from shop_dapr.app import provided
 
-from identity.domain import Profile, Registration
 from identity.service import EmailTaken, IdentityService, InvalidCredentials, UserNotFound
 
 router = APIRouter()
@@ -21,18 +16,6 @@ ServiceDep = Annotated[IdentityService, Depends(provided(IdentityService))]
 # Set by the gateway from a verified token; identity trusts it because only the gateway
 # may invoke identity (Dapr access control).
 CallerId = Annotated[UserId | None, Header(alias=USER_ID_HEADER)]
-
-
-class TokenResponse(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
-    expires_in: int
-
-
-async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422, less the `input` of each error: that would echo a password back."""
-    detail = [{k: v for k, v in error.items() if k != "input"} for error in exc.errors()]
-    return JSONResponse({"detail": jsonable_encoder(detail)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)

@@ -4,7 +4,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -14,42 +14,8 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
     load_pem_private_key,
 )
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
-from shop_contracts.identity import JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER
-
-# Deliberately loose: one '@', no spaces, a dotted domain. Whether the address exists is
-# for a confirmation mail to find out, not a regex.
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$"
-MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path, less its angle brackets
-
-
-def normalize_email(email: str) -> str:
-    """Addresses are compared case-insensitively: 'Ann@X.org' and 'ann@x.org' are one user."""
-    return email.strip().lower()
-
-
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=MAX_EMAIL_LENGTH, pattern=EMAIL_PATTERN),
-    AfterValidator(normalize_email),
-]
-# Not stripped: spaces are legitimate password characters.
-Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-
-
-class Registration(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: Email
-    password: Password
-    name: Name
-
-
-class Profile(BaseModel):
-    user_id: str
-    email: str
-    name: str
+from pydantic import BaseModel
+from shop_contracts.identity import JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, Profile
 
 
 class User(Profile):

@@ -9,17 +9,14 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
+from shop_contracts.identity import MAX_EMAIL_LENGTH, Profile, Registration, normalize_email
 from shop_dapr.app import Dapr
 
 from identity.domain import (
-    MAX_EMAIL_LENGTH,
     EmailOwner,
-    Profile,
-    Registration,
     SigningKey,
     User,
     access_token_claims,
-    normalize_email,
 )
 
 

@@ -4,8 +4,8 @@ user in headers; only the gateway may invoke this service (dapr-config.yaml)."""
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response, status
-from pydantic import BaseModel, Field
 from shop_contracts.common import USER_EMAIL_HEADER, USER_ID_HEADER, UserId
+from shop_contracts.orders import CheckoutRequest, IdempotencyKey
 from shop_dapr.app import provided
 
 from orders.domain import Order
@@ -27,22 +27,13 @@ ServiceDep = Annotated[OrdersService, Depends(provided(OrdersService))]
 UserDep = Annotated[tuple[str, str], Depends(current_user)]
 
 
-class CheckoutRequest(BaseModel):
-    payment_token: str = Field(
-        pattern=r"^[0-9]{12,19}$",
-        description="the payment provider's token; the simulated provider takes test card numbers",
-    )
-
-
 @router.post("/orders", status_code=status.HTTP_201_CREATED)
 async def checkout(
     body: CheckoutRequest,
     user: UserDep,
     service: ServiceDep,
     response: Response,
-    idempotency_key: Annotated[
-        str | None, Header(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
-    ] = None,
+    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
 ) -> Order:
     """Place an order for everything in the caller's cart. Sending the same
     Idempotency-Key again returns the same order (200) instead of a second one."""

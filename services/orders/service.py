@@ -213,7 +213,7 @@ class OrdersService:
     async def _priced_lines(self, user_id: str) -> list[OrderLine]:
         cart = await self._invoker.call(self._peers.cart, "GET", f"/carts/{user_id}", Cart)
         if not cart.lines:
-            raise CheckoutRefused(422, "your cart is empty: add products before checking out")
+            raise CheckoutRefused(409, "your cart is empty: add products before checking out")
         # Prices come from the catalog now, not from what the cart showed earlier.
         found = await self._invoker.call(
             self._peers.catalog,

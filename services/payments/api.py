@@ -11,6 +11,7 @@ from shop_contracts.common import Cents, OrderId
 from shop_contracts.payments import ChargeRequest
 from shop_dapr import ETagMismatch
 from shop_dapr.app import provided
+from shop_dapr.errors import error_answer
 
 from payments.domain import (
     SIGNATURE_HEADER,
@@ -37,17 +38,6 @@ class WebhookSecret:
 ServiceDep = Annotated[PaymentService, Depends(provided(PaymentService))]
 WebhookSecretDep = Annotated[WebhookSecret, Depends(provided(WebhookSecret))]
 OrderIdPath = Annotated[OrderId, Path(description="letters, digits, '_' and '-'")]
-
-
-class Problem(BaseModel):
-    """Why a request was refused (FastAPI's error body)."""
-
-    detail: str
-
-
-def _problem(description: str) -> dict[str, object]:
-    """An error answer of a route, for the OpenAPI `responses`."""
-    return {"model": Problem, "description": description}
 
 
 class RefundRequest(BaseModel):
@@ -82,8 +72,8 @@ async def get_payment(order_id: OrderIdPath, service: ServiceDep) -> ChargeRecor
 @router.post(
     "/charges",
     responses={
-        409: _problem("the charge record was changed concurrently many times: ask again"),
-        503: _problem(
+        409: error_answer("the charge record was changed concurrently many times: ask again"),
+        503: error_answer(
             "the provider (or the state store) is unavailable: ask again with the same "
             "order id, which is charged at most once"
         ),
@@ -110,9 +100,9 @@ async def charge(request: ChargeRequest, service: ServiceDep) -> ChargeRecord:
 @router.post(
     "/payments/{order_id}/void",
     responses={
-        404: _problem("no charge for this order"),
-        409: _problem("the charge record was changed concurrently many times: ask again"),
-        503: _problem(
+        404: error_answer("no charge for this order"),
+        409: error_answer("the charge record was changed concurrently many times: ask again"),
+        503: error_answer(
             "a processing charge could not be resolved with the provider (or the state "
             "store is unavailable): ask again"
         ),
@@ -159,14 +149,14 @@ async def refund(request: RefundRequest, service: ServiceDep) -> ChargeRecord:
 @router.post(
     "/webhooks/provider",
     responses={
-        400: _problem("signed, but not a valid provider event"),
-        401: _problem("missing, malformed, wrong or stale signature"),
-        404: _problem("no charge for the event's order"),
-        409: _problem(
+        400: error_answer("signed, but not a valid provider event"),
+        401: error_answer("missing, malformed, wrong or stale signature"),
+        404: error_answer("no charge for the event's order"),
+        409: error_answer(
             "the event contradicts the charge record, raced another change, or confirms a "
             "voided charge whose refund the provider refused"
         ),
-        503: _problem("a late payment could not be refunded yet (or the state store is down)"),
+        503: error_answer("a late payment could not be refunded yet (or the state store is down)"),
     },
 )
 async def provider_callback(

@@ -20,7 +20,8 @@ describe("problemOf", () => {
 
   it("names the fields of invalid input", () => {
     const body = {
-      detail: [
+      detail: "invalid input: body.password: String should have at least 10 characters; ...",
+      errors: [
         { loc: ["body", "password"], msg: "String should have at least 10 characters" },
         { loc: ["body", "email"], msg: "Field required" },
       ],

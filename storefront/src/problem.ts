@@ -1,5 +1,5 @@
-// Every failure the pages show, in words a shopper can act on. The gateway answers
-// errors as {"detail": string} or, for invalid input, {"detail": [{loc, msg}, ...]}.
+// Every failure the pages show, in words a shopper can act on. The gateway answers every
+// error as {"detail": string}, and invalid input (422) adds {"errors": [{loc, msg}, ...]}.
 
 export type ProblemKind = "unavailable" | "session" | "stock" | "input" | "not-found" | "other";
 
@@ -36,18 +36,18 @@ export function problemOf(status: number, body: unknown, signedIn: boolean): Pro
 }
 
 function detailOf(body: unknown): string | undefined {
-  if (typeof body !== "object" || body === null || !("detail" in body)) return undefined;
-  const detail = (body as { detail: unknown }).detail;
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) {
-    return detail
+  if (typeof body !== "object" || body === null) return undefined;
+  const { detail, errors } = body as { detail?: unknown; errors?: unknown };
+  // Invalid input: each field in the shopper's words rather than the summary in detail.
+  if (Array.isArray(errors) && errors.length > 0) {
+    return errors
       .map((error: { loc?: unknown[]; msg?: string }) => {
         const field = (error.loc ?? []).filter((part) => part !== "body").join(" ");
         return field ? `${field}: ${error.msg ?? "invalid"}` : (error.msg ?? "invalid");
       })
       .join("; ");
   }
-  return undefined;
+  return typeof detail === "string" ? detail : undefined;
 }
 
 function sentence(text: string): string {

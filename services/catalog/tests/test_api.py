@@ -78,7 +78,7 @@ async def test_bad_product_is_a_422_naming_the_field(
 ) -> None:
     response = await client.put("/products/mug", json=body, headers=ADMIN)
     assert response.status_code == 422
-    assert any(where in err["loc"] for err in response.json()["detail"])
+    assert any(where in err["loc"] for err in response.json()["errors"])
     assert state.entries == {}
 
 

@@ -2,9 +2,10 @@
 
 import httpx
 import pytest
+from shop_contracts.catalog import ProductQuery
 from shop_dapr.testing import InMemoryPublisher, InMemoryStateStore
 
-from catalog.domain import IndexEntry, ProductQuery
+from catalog.domain import IndexEntry
 from catalog.readmodel import SHELVES, Listing, Shelf, shelf_of
 from catalog.tests.conftest import ADMIN, MUG, serve
 

@@ -144,7 +144,7 @@ async def test_bad_registration_is_a_422_naming_the_field(
 ) -> None:
     response = await client.post("/register", json=body)
     assert response.status_code == 422
-    assert any(err["loc"] == ["body", field] for err in response.json()["detail"])
+    assert any(err["loc"] == ["body", field] for err in response.json()["errors"])
     assert state.entries == {}
 
 
@@ -161,7 +161,7 @@ async def test_malformed_json_is_a_422(client: httpx.AsyncClient) -> None:
         "/register", content=b'{"email": ', headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["type"] == "json_invalid"
+    assert response.json()["errors"][0]["type"] == "json_invalid"
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_401(client: httpx.AsyncClient) -> None:
@@ -189,7 +189,7 @@ async def test_bad_token_request_is_a_422_naming_the_field(
 ) -> None:
     response = await client.post("/token", data=form)
     assert response.status_code == 422
-    assert any(err["loc"] == ["body", field] for err in response.json()["detail"])
+    assert any(err["loc"] == ["body", field] for err in response.json()["errors"])
 
 
 async def test_users_me_is_the_callers_profile(client: httpx.AsyncClient) -> None:

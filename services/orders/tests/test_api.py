@@ -64,10 +64,10 @@ async def test_same_idempotency_key_makes_one_order(
     assert other.json()["order_id"] != first.json()["order_id"]
 
 
-async def test_empty_cart_is_422(client: httpx.AsyncClient, sidecar: FakeSidecar) -> None:
+async def test_empty_cart_is_409(client: httpx.AsyncClient, sidecar: FakeSidecar) -> None:
     sidecar.cart = []
     response = await client.post("/orders", json=CARD, headers=ALICE)
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "cart is empty" in response.json()["detail"]
 
 

@@ -105,7 +105,7 @@ async def test_bad_charge_request_is_a_422_naming_the_field(
 ) -> None:
     response = await client.post("/charges", json=body)
     assert response.status_code == 422
-    assert any(where in error["loc"] for error in response.json()["detail"])
+    assert any(where in error["loc"] for error in response.json()["errors"])
     assert provider.charge_calls == 0
 
 

@@ -108,5 +108,5 @@ async def test_bad_refund_request_is_a_422_naming_the_field(
     await paid_order(client, "o-1")
     response = await client.post("/refunds", json=body)
     assert response.status_code == 422
-    assert any(where in error["loc"] for error in response.json()["detail"])
+    assert any(where in error["loc"] for error in response.json()["errors"])
     assert provider.refund_calls == 0
