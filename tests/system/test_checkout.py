@@ -259,6 +259,7 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(
             413,
         ),
         (httpx.post(f"{url}/orders", json={"payment_token": "4242424242424242"}, timeout=30), 401),
+        # Valid input that the empty cart refuses: a conflict, not invalid input.
         (
             httpx.post(
                 f"{url}/orders",
@@ -266,12 +267,14 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(
                 headers=auth,
                 timeout=30,
             ),
-            422,
+            409,
         ),
     ]
     for response, expected in cases:
         assert response.status_code == expected, (response.request.url, response.text)
-        assert isinstance(response.json()["detail"], str | list)
+        body = response.json()
+        assert isinstance(body["detail"], str)
+        assert ("errors" in body) == (expected == 422), body
 
     signing_key = secrets["identity-jwt-signing-key"]
     assert httpx.get(f"{url}/me", headers=auth, timeout=30).status_code == 200
