@@ -6,9 +6,11 @@ what was down comes back; nothing is restarted."""
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import httpx
 from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel
 
 from shop_dapr.telemetry import unsampled_traceparent, untraced
 
@@ -43,6 +45,13 @@ def broker(component: str) -> Requirement:
 SIDECAR = Requirement("sidecar", "GET", "/v1.0/healthz/outbound")
 
 
+class Readiness(BaseModel):
+    """What `/readyz` answers: 200 when ready, 503 with the reason when not."""
+
+    status: Literal["ready", "not ready"]
+    reason: str | None = None
+
+
 def health_router(requirements: Sequence[Requirement] | None) -> APIRouter:
     """`requirements` None: no sidecar at all (unit tests), so always ready."""
     router = APIRouter(tags=["health"])
@@ -51,16 +60,20 @@ def health_router(requirements: Sequence[Requirement] | None) -> APIRouter:
     async def healthz() -> None:
         return None
 
-    @router.get("/readyz")
-    async def readyz(request: Request, response: Response) -> dict[str, object]:
+    @router.get(
+        "/readyz",
+        response_model_exclude_none=True,
+        responses={503: {"model": Readiness, "description": "Not ready: `reason` says why"}},
+    )
+    async def readyz(request: Request, response: Response) -> Readiness:
         if requirements is None:
-            return {"status": "ready"}
+            return Readiness(status="ready")
         sidecar: httpx.AsyncClient = request.app.state.sidecar
         reasons = await _unmet(sidecar, requirements)
         if reasons:
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-            return {"status": "not ready", "reason": "; ".join(reasons)}
-        return {"status": "ready"}
+            return Readiness(status="not ready", reason="; ".join(reasons))
+        return Readiness(status="ready")
 
     return router
 

@@ -109,3 +109,10 @@ async def test_a_failing_service_is_a_503_with_retry_after() -> None:
         answer = await client.get("/api/v1/products/mug")
     assert (answer.status_code, answer.headers["Retry-After"]) == (503, "1")
     assert answer.json()["detail"].startswith("a backing service is unavailable")
+
+
+def test_readiness_documents_its_503(document: dict[str, Any]) -> None:
+    answers = document["paths"]["/readyz"]["get"]["responses"]
+    assert answers["503"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Readiness"
+    }
