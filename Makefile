@@ -8,7 +8,7 @@ SIDECAR_API_TOKEN ?= on
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 
-.PHONY: run test test-unit test-system chaos bench lint runtime shipping deps storefront browser infra-up infra-down infra-status doctor health clean
+.PHONY: run test test-unit test-system chaos bench lint runtime shipping kube-score deps storefront browser infra-up infra-down infra-status doctor health clean
 
 run: runtime shipping deps storefront ## the shop on PROFILE (default redis), in the foreground
 	PROFILE=$(PROFILE) STYLE=$(STYLE) SIDECAR_API_TOKEN=$(SIDECAR_API_TOKEN) tools/run.sh
@@ -24,7 +24,7 @@ test: runtime shipping deps storefront browser lint ## everything: lint, unit te
 	@echo "==> the benchmark harness, for seconds"
 	.venv/bin/python -m pytest bench/tests
 
-test-unit: deps storefront
+test-unit: deps storefront kube-score
 	.venv/bin/python -m pytest libs services tools/tests tests/deploy tests/chaos/tests k8s/tests
 	cd storefront && npm test --silent
 	tools/shipping.sh test
@@ -53,6 +53,9 @@ runtime:                      ## build daprd, placement, scheduler and the dapr 
 
 shipping:                     ## build shipping, the Go service, into .runtime/bin/shipping (skips when up to date)
 	tools/shipping.sh build
+
+kube-score:                   ## build kube-score, which k8s/tests runs over the overlays (skips when built)
+	tools/kube-score.sh
 
 storefront:                   ## the storefront's npm packages (npm ci) and its build, storefront/dist
 	tools/storefront.sh build
