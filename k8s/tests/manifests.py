@@ -21,6 +21,9 @@ KUBECTL = ROOT / ".venv" / "bin" / "kubectl"
 # outside k8s/ with no flag.
 KUSTOMIZE = (str(KUBECTL), "kustomize")
 RENDER_TIMEOUT_SECONDS = 120
+# The oldest of the three minors maintained next to kubectl 1.37 (1.35 to 1.37): nothing
+# newer may be used. kubernetes-validate 1.37 ships schemas for 1.25 to 1.37.
+KUBERNETES_VERSION = "1.35.0"
 # What kustomize adds to every object it renders (k8s/base/kustomization.yaml).
 NAMESPACE = "shop"
 PART_OF = "app.kubernetes.io/part-of"
@@ -86,6 +89,30 @@ def dapr_deployments(objects: tuple[Obj, ...]) -> dict[str, Obj]:
 def app_container(deployment: Obj) -> Obj:
     containers = deployment["spec"]["template"]["spec"]["containers"]
     return next(c for c in containers if c["name"] == "app")
+
+
+def pod_labels(deployment: Obj) -> dict[str, str]:
+    labels: dict[str, str] = deployment["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def selects(selector: Obj, labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels, matchExpressions) matches `labels`; an
+    empty selector matches everything, as the API has it."""
+    if not all(labels.get(key) == value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values", [])
+        matched = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[operator]
+        if not matched:
+            return False
+    return True
 
 
 # Dapr's injector splits dapr.io/env at each comma that starts a new NAME=

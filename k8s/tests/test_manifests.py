@@ -24,6 +24,7 @@ from shop_dapr.apptoken import ALWAYS_OPEN
 from .manifests import (
     COMPONENTS,
     K8S,
+    KUBERNETES_VERSION,
     NAMESPACE,
     PROFILES,
     ROOT,
@@ -40,9 +41,6 @@ from .manifests import (
     render,
 )
 
-# The oldest of the three minors maintained next to kubectl 1.37 (1.35 to 1.37): nothing
-# newer may be used. kubernetes-validate 1.37 ships schemas for 1.25 to 1.37.
-KUBERNETES_VERSION = "1.35.0"
 OVERLAYS = [f"overlays/{profile}" for profile in PROFILES]
 SECRETS_EXAMPLE = K8S / "dev-infra" / "secrets.example.yaml"
 PLACEHOLDER = "REPLACE-BEFORE-USE"
@@ -231,14 +229,18 @@ def test_each_app_runs_the_image_docs_kubernetes_md_builds(overlay: str) -> None
     [python] = re.findall(r'^PYTHON_SERVICES="([^"]*)"$', docs, re.M)
     [every] = re.findall(r'^SERVICES="([^"]*)"', docs, re.M)
     every = every.replace("$PYTHON_SERVICES", python)
-    assert "for s in $PYTHON_SERVICES; do docker build --build-arg SERVICE=$s -t shop/$s" in docs
+    # The tag step 1 builds under (test_production checks it is the kustomization's).
+    [tag] = re.findall(r"^TAG=(\S+)", docs, re.M)
+    assert (
+        "for s in $PYTHON_SERVICES; do docker build --build-arg SERVICE=$s -t shop/$s:$TAG" in docs
+    )
     deployments = dapr_deployments(render(overlay))
     assert sorted(every.split()) == sorted(deployments), "step 1 builds and loads every image"
     for app_id, deployment in deployments.items():
-        assert app_container(deployment)["image"] == f"shop/{app_id}:latest", app_id
+        assert app_container(deployment)["image"] == f"shop/{app_id}:{tag}", app_id
         if (ROOT / "services" / app_id / "go.mod").is_file():
             assert app_id in stages, f"the Dockerfile has no stage {app_id}"
-            assert f"docker build --target {app_id} -t shop/{app_id}:latest ." in docs
+            assert f"docker build --target {app_id} -t shop/{app_id}:$TAG ." in docs
         else:
             assert (ROOT / "services" / app_id / "main.py").is_file(), app_id
             assert app_id in python.split(), app_id
