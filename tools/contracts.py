@@ -1,11 +1,13 @@
 """Writes the shop's event contracts for consumers in any language, from the sources of
-truth: the pydantic models of libs/shop_contracts, the pubsub components'
-publishingScopes (who publishes which topic) and components/common/subscriptions.yaml
-(who receives it, at which route, and where it goes when given up):
+truth: the pydantic models of libs/shop_contracts, the pub/sub components of
+components/<profile>/ (which component carries which topic, who publishes it there: its
+publishingScopes; whether one instance of each app or every instance receives it: its
+consumer group) and components/common/subscriptions.yaml (who receives it, at which
+route, and where it goes when given up):
 
 - contracts/events/<topic>.schema.json: a JSON Schema (draft 2020-12) per event topic;
 - contracts/asyncapi.yaml: an AsyncAPI 3.0.0 document of every topic, dead-letter
-  topics included, with its publishers and subscribers;
+  topics included, with its component, its publishers and subscribers;
 - docs/contracts.md: the same, for people.
 
     .venv/bin/python -m tools.contracts           # (re)write them
@@ -13,8 +15,10 @@ publishingScopes (who publishes which topic) and components/common/subscriptions
 
 A test (tools/tests/test_contracts.py) keeps the files in step with this script. Every
 topic an app may publish must have exactly one schema: an event topic its model (EVENTS
-below), a dead-letter topic the one of the topic it gives up on; anything else stops the
-script with an error that says what is missing."""
+below), a dead-letter topic the one of the topic it gives up on; and lives on exactly one
+component, where its subscriptions receive it and its subscribers' sidecars may publish
+its dead-letter topics. Anything else stops the script with an error that says what is
+wrong."""
 
 import argparse
 import json
@@ -44,7 +48,8 @@ ID_BASE = "https://shop.example/contracts/"
 EVENTS_DIR = Path("contracts/events")
 ASYNCAPI = Path("contracts/asyncapi.yaml")
 DOCS = Path("docs/contracts.md")
-SUBSCRIPTIONS = Path("components/common/subscriptions.yaml")
+COMPONENTS = Path("components")
+SUBSCRIPTIONS = COMPONENTS / "common" / "subscriptions.yaml"
 # Dapr's CloudEvent type when the publisher names none (the readiness probe does not).
 DAPR_DEFAULT_TYPE = "com.dapr.event.sent"
 
@@ -103,9 +108,11 @@ EVENTS: tuple[Event, ...] = (
         catalog.PRODUCT_CHANGED_TOPIC,
         catalog.PRODUCT_CHANGED_TYPE,
         catalog.ProductChanged,
-        "A product was written or deleted (`change`: `upserted` or `deleted`). Catalog "
-        "publishes it after the write, not atomically with it: a lost event only leaves a "
-        "cached page stale until its TTL.",
+        "A product was written or deleted (`change`: `upserted` or `deleted`). Every gateway "
+        "instance evicts it from its cache, every catalog instance updates its listing from "
+        "the store. Catalog publishes it after the write, not atomically with it: a lost "
+        "event only leaves a reader stale, a gateway's cached page until its TTL, another "
+        "catalog instance's listing until it starts again.",
         catalog.ProductChanged(product_id="teapot", change="upserted"),
     ),
     Event(
@@ -203,31 +210,77 @@ EVENTS: tuple[Event, ...] = (
 class Subscription:
     name: str
     app: str
+    pubsub: str  # the component it receives on (pubsubname)
     topic: str
     routes: tuple[str, ...]
     dead_letter_topic: str
 
 
 @dataclass(frozen=True)
-class Sources:
-    """What the component files say: app -> the topics it may publish (the same in every
-    profile), and the declarative subscriptions, in file order."""
+class PubSub:
+    """One pub/sub component, as every profile has it: app -> the topics it may publish
+    there, and whether every instance of a subscribing app receives each message (a
+    consumer group per sidecar) or one instance of each app (a group per app id)."""
 
+    name: str
+    every_instance: bool
     publishing_scopes: dict[str, tuple[str, ...]]
+
+    @property
+    def delivery(self) -> str:
+        if self.every_instance:
+            return "every instance of each subscribing app receives every message"
+        return "each message reaches one instance of each subscribing app"
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the component files say: the pub/sub components (the same in every profile),
+    by name in file order, and the declarative subscriptions, in file order."""
+
+    components: dict[str, PubSub]
     subscriptions: tuple[Subscription, ...]
+
+
+def _metadata(component: dict[str, Any], name: str) -> list[str]:
+    """The values of a component's metadata entries named `name`, which must be written
+    out (not an envRef or a secretKeyRef): what this script reads must be in the file."""
+    entries = [m for m in component["spec"]["metadata"] if m["name"] == name]
+    if any("value" not in m for m in entries):
+        where = component["metadata"]["name"]
+        raise ContractError(f"pub/sub component {where}: {name} is not a value in the file")
+    return [str(m["value"]) for m in entries]
 
 
 def parse_publishing_scopes(component: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """app -> topics, parsed as daprd does (pkg/scopes/scopes.go): spaces dropped."""
-    values = [m["value"] for m in component["spec"]["metadata"] if m["name"] == "publishingScopes"]
+    values = _metadata(component, "publishingScopes")
     if len(values) != 1:
-        raise ContractError("a pubsub component without one publishingScopes entry")
+        name = component["metadata"]["name"]
+        raise ContractError(f"pub/sub component {name} without one publishingScopes entry")
     scopes: dict[str, tuple[str, ...]] = {}
     for entry in values[0].replace(" ", "").split(";"):
         app, _, topics = entry.partition("=")
         if app:
             scopes[app] = tuple(topic for topic in topics.split(",") if topic)
     return scopes
+
+
+def parse_every_instance(component: dict[str, Any]) -> bool:
+    """Whether each sidecar consumes as a group of its own: a consumer group (Kafka's
+    consumerGroup, else consumerID) that daprd makes unique per sidecar ({uuid}) or pod
+    ({podName}). Without one, the group is the app id: one instance of each app."""
+    name = component["metadata"]["name"]
+    values = _metadata(component, "consumerGroup") or _metadata(component, "consumerID")
+    if not values:
+        return False
+    group = values[0]
+    if "{uuid}" in group or "{podName}" in group:
+        return True
+    if "{appID}" in group:
+        return False
+    # A fixed group would share each message among all the apps: say so here first.
+    raise ContractError(f"pub/sub component {name}: consumer group {group!r} is not per app")
 
 
 def parse_subscription(doc: dict[str, Any]) -> Subscription:
@@ -239,23 +292,65 @@ def parse_subscription(doc: dict[str, Any]) -> Subscription:
         raise ContractError(f"subscription {name} names no deadLetterTopic")
     declared = spec["routes"]
     routes = (declared["default"], *(rule["path"] for rule in declared.get("rules", [])))
-    return Subscription(name, doc["scopes"][0], spec["topic"], routes, spec["deadLetterTopic"])
+    return Subscription(
+        name, doc["scopes"][0], spec["pubsubname"], spec["topic"], routes, spec["deadLetterTopic"]
+    )
+
+
+def read_pubsubs(profile: Path) -> dict[str, PubSub]:
+    """The pub/sub components (type pubsub.*) of a profile's folder, by name."""
+    found: dict[str, PubSub] = {}
+    for path in sorted(profile.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not (doc and doc.get("kind") == "Component"):
+                continue
+            if not str(doc["spec"]["type"]).startswith("pubsub."):
+                continue
+            name = doc["metadata"]["name"]
+            if name in found:
+                raise ContractError(f"two pub/sub components {name} in {profile.name}")
+            scopes = parse_publishing_scopes(doc)
+            found[name] = PubSub(name, parse_every_instance(doc), scopes)
+    return found
 
 
 def read_sources(root: Path = ROOT) -> Sources:
-    by_profile = {
-        path.parent.name: parse_publishing_scopes(yaml.safe_load(path.read_text()))
-        for path in sorted((root / "components").glob("*/pubsub.yaml"))
-    }
-    if not by_profile:
-        raise ContractError("no components/<profile>/pubsub.yaml")
-    (first, scopes), *others = by_profile.items()
+    # daprd loads components/common and the profile's folder (dapr.yaml, compose).
+    shared = read_pubsubs(root / COMPONENTS / "common")
+    by_profile: dict[str, dict[str, PubSub]] = {}
+    for folder in sorted(p for p in (root / COMPONENTS).iterdir() if p.is_dir()):
+        if folder.name == "common":
+            continue
+        own = read_pubsubs(folder)
+        if set(own) & set(shared):
+            twice = ", ".join(sorted(set(own) & set(shared)))
+            raise ContractError(f"pub/sub components {twice} in both common and {folder.name}")
+        by_profile[folder.name] = {**shared, **own}
+    if not any(by_profile.values()):
+        raise ContractError("no pub/sub component in components/<profile>/")
+    # Services and subscriptions name a component, not a profile: each must be in every
+    # profile, and carry the same topics for the same apps the same way.
+    (first, components), *others = by_profile.items()
     for profile, other in others:
-        if {app: set(t) for app, t in other.items()} != {app: set(t) for app, t in scopes.items()}:
-            raise ContractError(f"publishingScopes differ between {first} and {profile}")
+        if set(other) != set(components):
+            raise ContractError(
+                f"pub/sub components differ between {first} ({', '.join(sorted(components))}) "
+                f"and {profile} ({', '.join(sorted(other))})"
+            )
+        for name, mine in components.items():
+            theirs = other[name]
+            between = f"between {first} and {profile}"
+            if _as_sets(theirs.publishing_scopes) != _as_sets(mine.publishing_scopes):
+                raise ContractError(f"{name}'s publishingScopes differ {between}")
+            if theirs.every_instance != mine.every_instance:
+                raise ContractError(f"{name}'s delivery differs {between}")
     docs = yaml.safe_load_all((root / SUBSCRIPTIONS).read_text())
     subscriptions = tuple(parse_subscription(doc) for doc in docs if doc)
-    return Sources(scopes, subscriptions)
+    return Sources(components, subscriptions)
+
+
+def _as_sets(scopes: dict[str, tuple[str, ...]]) -> dict[str, set[str]]:
+    return {app: set(topics) for app, topics in scopes.items()}
 
 
 # --- the channels: one per topic ---------------------------------------------------
@@ -265,6 +360,7 @@ def read_sources(root: Path = ROOT) -> Sources:
 class Channel:
     topic: str
     event: Event
+    pubsub: PubSub  # the component that carries it
     publishers: tuple[str, ...]
     subscriptions: tuple[Subscription, ...]
     # For a dead-letter topic: the subscription that gives messages up into it.
@@ -272,9 +368,11 @@ class Channel:
 
 
 def channels(sources: Sources, events: Sequence[Event] = EVENTS) -> list[Channel]:
-    """Every topic any app may publish, each with its one event: an event topic, then the
-    dead-letter topics of its subscriptions. Raises ContractError for a published topic
-    without a schema, a subscription to one, or a topic with two."""
+    """Every topic any app may publish, each with its one event and its one component: an
+    event topic, then the dead-letter topics of its subscriptions. Raises ContractError
+    for a published topic without a schema, a subscription to one, a topic with two, a
+    topic on two components, a subscription on another component than its topic's, and
+    a dead-letter topic its subscriber may not publish there."""
     by_topic: dict[str, Event] = {}
     for event in events:
         if event.topic in by_topic:
@@ -297,10 +395,14 @@ def channels(sources: Sources, events: Sequence[Event] = EVENTS) -> list[Channel
                 "no schema: add its model to EVENTS in tools/contracts.py"
             )
 
-    def publishers(topic: str) -> tuple[str, ...]:
-        return tuple(app for app, topics in sources.publishing_scopes.items() if topic in topics)
-
-    published = {topic for topics in sources.publishing_scopes.values() for topic in topics}
+    # Topic names are the component's: the same name on another component is another
+    # topic, with other subscribers. The shop gives each topic one component, so that a
+    # topic says how it is delivered and a channel here is one topic.
+    homes: dict[str, list[PubSub]] = {}
+    for component in sources.components.values():
+        for topic in sorted({t for topics in component.publishing_scopes.values() for t in topics}):
+            homes.setdefault(topic, []).append(component)
+    published = set(homes)
     without = sorted(published - set(by_topic) - set(dead_letters))
     if without:
         raise ContractError(
@@ -310,15 +412,45 @@ def channels(sources: Sources, events: Sequence[Event] = EVENTS) -> list[Channel
     unpublished = sorted(set(by_topic) - published)
     if unpublished:
         raise ContractError(f"no app may publish {', '.join(unpublished)} (publishingScopes)")
+    for topic, on in sorted(homes.items()):
+        if len(on) > 1:
+            where = " and ".join(c.name for c in on)
+            raise ContractError(f"{topic} may be published on {where}: give it one component")
+    for subscription in sources.subscriptions:
+        # Dapr delivers what is published on the subscription's pubsubname only: on
+        # another component the subscriber would never receive the topic.
+        published_on = [c.name for c in homes.get(subscription.topic, [])]
+        if published_on != [subscription.pubsub]:
+            raise ContractError(
+                f"subscription {subscription.name} receives {subscription.topic} on "
+                f"{subscription.pubsub}, but it is published on "
+                f"{', '.join(published_on) or 'none'}"
+            )
+        # The subscriber's sidecar publishes a message it gives up on to the dead-letter
+        # topic on the same component: refused (and lost) unless its scopes allow it.
+        component = sources.components[subscription.pubsub]
+        if subscription.dead_letter_topic not in component.publishing_scopes.get(
+            subscription.app, ()
+        ):
+            raise ContractError(
+                f"subscription {subscription.name} gives up into "
+                f"{subscription.dead_letter_topic}, which {subscription.app} may not publish "
+                f"on {component.name} (publishingScopes)"
+            )
+
+    def publishers(topic: str, component: PubSub) -> tuple[str, ...]:
+        return tuple(app for app, topics in component.publishing_scopes.items() if topic in topics)
 
     result: list[Channel] = []
     for topic in sorted(by_topic):
+        [home] = homes[topic]
+        event = by_topic[topic]
         receivers = tuple(s for s in sources.subscriptions if s.topic == topic)
-        result.append(Channel(topic, by_topic[topic], publishers(topic), receivers))
+        result.append(Channel(topic, event, home, publishers(topic, home), receivers))
         for subscription in receivers:
             dead = subscription.dead_letter_topic
             readers = tuple(s for s in sources.subscriptions if s.topic == dead)
-            result.append(Channel(dead, by_topic[topic], publishers(dead), readers, subscription))
+            result.append(Channel(dead, event, home, publishers(dead, home), readers, subscription))
     unplaced = sorted(set(dead_letters) - {channel.topic for channel in result})
     if unplaced:
         raise ContractError(f"dead-letter topics of dead-letter topics: {', '.join(unplaced)}")
@@ -375,15 +507,30 @@ def _message_id(event: Event) -> str:
     return event.model.__name__
 
 
+def _delivery(component: PubSub) -> str:
+    return "every-instance" if component.every_instance else "one-instance-per-app"
+
+
+def _on(component: PubSub) -> str:
+    return f"On the `{component.name}` component: {component.delivery}."
+
+
 def _channel(channel: Channel) -> dict[str, Any]:
     event = channel.event
     ref = {"$ref": f"#/components/messages/{_message_id(event)}"}
+    # Which Dapr component carries the topic: the pubsubname to publish and subscribe on,
+    # and with it who receives a message (x-dapr-delivery).
+    component = {
+        "x-dapr-pubsub": channel.pubsub.name,
+        "x-dapr-delivery": _delivery(channel.pubsub),
+    }
     if channel.dead_letter_of is None:
         return {
             "address": channel.topic,
             "title": channel.topic,
-            "description": event.summary,
+            "description": f"{event.summary} {_on(channel.pubsub)}",
             "messages": {_message_id(event): ref},
+            **component,
         }
     subscription = channel.dead_letter_of
     return {
@@ -394,9 +541,10 @@ def _channel(channel: Channel) -> dict[str, Any]:
             f"{subscription.app} sidecar moves a message of `{subscription.topic}` that "
             f"{subscription.app} gave up on (answered DROP, or failed past its retries). "
             "It is the CloudEvent as it arrived, so it may not validate against the schema: "
-            "a message that did not parse is dropped at once."
+            f"a message that did not parse is dropped at once. {_on(channel.pubsub)}"
         ),
         "messages": {_message_id(event): ref},
+        **component,
         "x-dead-letter-of": {
             "channel": {"$ref": f"#/channels/{subscription.topic}"},
             "subscription": subscription.name,
@@ -409,13 +557,17 @@ def _operations(channel: Channel) -> dict[str, Any]:
     def message() -> list[dict[str, str]]:  # a list each, or YAML writes anchors
         return [{"$ref": f"#/channels/{channel.topic}/messages/{_message_id(channel.event)}"}]
 
+    on = channel.pubsub.name
     operations: dict[str, Any] = {}
     for app in channel.publishers:
         if channel.dead_letter_of is None:
-            summary = f"{app} publishes {channel.topic}."
+            summary = f"{app} publishes {channel.topic} on {on}."
         else:
             given_up = channel.dead_letter_of.topic
-            summary = f"the {app} sidecar moves here a message of {given_up} that {app} gave up."
+            summary = (
+                f"the {app} sidecar moves here, on {on}, a message of {given_up} that {app} "
+                "gave up."
+            )
         operations[f"{app}.sends.{channel.topic}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{channel.topic}"},
@@ -424,11 +576,13 @@ def _operations(channel: Channel) -> dict[str, Any]:
             "x-dapr-app-id": app,
         }
     for subscription in channel.subscriptions:
+        app = subscription.app
         routes = ", ".join(f"POST {route}" for route in subscription.routes)
-        operations[f"{subscription.app}.receives.{channel.topic}"] = {
+        which = "every instance of" if channel.pubsub.every_instance else "one instance of"
+        operations[f"{app}.receives.{channel.topic}"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{channel.topic}"},
-            "summary": f"{subscription.app} receives {channel.topic} at {routes}.",
+            "summary": f"{which} {app} receives {channel.topic} on {on} at {routes}.",
             "messages": message(),
             "x-dapr-app-id": subscription.app,
             "x-dapr-subscription": subscription.name,
@@ -438,11 +592,18 @@ def _operations(channel: Channel) -> dict[str, Any]:
     return operations
 
 
+def _components(all_channels: Sequence[Channel]) -> list[PubSub]:
+    """The components that carry a channel: one instance of each app first, then every."""
+    found = {c.pubsub.name: c.pubsub for c in all_channels}.values()
+    return sorted(found, key=lambda c: (c.every_instance, c.name))
+
+
 def asyncapi(all_channels: Sequence[Channel], version: str) -> dict[str, Any]:
     events = sorted({c.event.topic: c.event for c in all_channels}.values(), key=_message_id)
     operations: dict[str, Any] = {}
     for channel in all_channels:
         operations.update(_operations(channel))
+    components = "; ".join(f"`{c.name}`, {c.delivery}" for c in _components(all_channels))
     return {
         "asyncapi": "3.0.0",
         "id": ID_BASE + "asyncapi.yaml",
@@ -451,13 +612,15 @@ def asyncapi(all_channels: Sequence[Channel], version: str) -> dict[str, Any]:
             "version": version,
             "description": (
                 f"Generated by tools/contracts.py (`{COMMAND}`): do not edit. Every topic of "
-                "the shop's Dapr pub/sub component (`pubsub`: Redis streams or Kafka, by "
-                "profile), who publishes it (publishingScopes in components/<profile>/"
-                "pubsub.yaml), who receives it at which route and where a message given up "
-                "goes (components/common/subscriptions.yaml). A payload is the `data` of the "
-                "CloudEvent Dapr delivers (components.schemas.CloudEvent); its JSON Schema "
-                "is the file under contracts/events/ the message refers to, which consumers "
-                "in any language validate against."
+                "the shop's Dapr pub/sub components (Redis streams or Kafka, by profile), who "
+                "publishes it (the component's publishingScopes, components/<profile>/), who "
+                "receives it at which route and where a message given up goes "
+                "(components/common/subscriptions.yaml). A topic lives on one component, which "
+                "its channel's `x-dapr-pubsub` names (the `pubsubname` to publish and "
+                f"subscribe on) and `x-dapr-delivery` describes: {components}. A payload is the "
+                "`data` of the CloudEvent Dapr delivers (components.schemas.CloudEvent); its "
+                "JSON Schema is the file under contracts/events/ the message refers to, which "
+                "consumers in any language validate against."
             ),
         },
         "defaultContentType": "application/json",
@@ -544,14 +707,28 @@ def _cell(items: Iterable[str]) -> str:
     return "<br>".join(items) or "none"
 
 
+def _delivered(component: PubSub, topics: Sequence[Channel]) -> str:
+    on = ", ".join(f"`{c.topic}`" for c in topics if c.pubsub is component) or "none"
+    if component.every_instance:
+        return (
+            f"On `{component.name}`, {component.delivery}: each sidecar consumes as a "
+            "consumer group of its own, so the handler runs in every instance, and an "
+            f"instance that starts may get messages published before it. Topics: {on}."
+        )
+    return (
+        f"On `{component.name}`, {component.delivery}: its consumer group is the app id. "
+        f"Topics: {on}."
+    )
+
+
 def markdown(all_channels: Sequence[Channel]) -> str:
     topics = [c for c in all_channels if c.dead_letter_of is None]
     out = [
         "# Event contracts",
         "",
-        f"_Generated by `tools/contracts.py` from libs/shop_contracts, the pubsub components' "
-        f"publishingScopes and components/common/subscriptions.yaml: do not edit; run "
-        f"`{COMMAND}`._",
+        f"_Generated by `tools/contracts.py` from libs/shop_contracts, the pub/sub components "
+        f"of components/<profile>/ and components/common/subscriptions.yaml: do not edit; "
+        f"run `{COMMAND}`._",
         "",
         "Every event the shop publishes has a JSON Schema (draft 2020-12) under "
         "[contracts/events/](../contracts/events/), and every topic, dead-letter topics "
@@ -563,9 +740,9 @@ def markdown(all_channels: Sequence[Channel]) -> str:
         "",
         "## Topics",
         "",
-        "| topic | CloudEvent type | publisher | subscribers (route) | dead-letter topics "
-        "| schema |",
-        "|---|---|---|---|---|---|",
+        "| topic | component | CloudEvent type | publisher | subscribers (route) "
+        "| dead-letter topics | schema |",
+        "|---|---|---|---|---|---|---|",
     ]
     for channel in topics:
         event = channel.event
@@ -575,13 +752,19 @@ def markdown(all_channels: Sequence[Channel]) -> str:
         ]
         dead = [f"`{s.dead_letter_topic}`" for s in channel.subscriptions]
         link = f"[{event.schema_path.name}](../{event.schema_path})"
+        reach = "every instance" if channel.pubsub.every_instance else "one instance per app"
         out.append(
-            f"| `{channel.topic}` | `{event.cloudevent_type}` | {_cell(channel.publishers)} "
+            f"| `{channel.topic}` | `{channel.pubsub.name}` ({reach}) "
+            f"| `{event.cloudevent_type}` | {_cell(channel.publishers)} "
             f"| {_cell(receivers)} | {_cell(dead)} | {link} |"
         )
     dead_letters = [c for c in all_channels if c.dead_letter_of is not None]
     read = [f"{s.app} reads `{c.topic}`" for c in dead_letters for s in c.subscriptions]
     out += [
+        "",
+        "Each topic lives on one Dapr pub/sub component: its publisher publishes it there "
+        "and its subscriptions name it (`pubsubname`); its dead-letter topics are on the "
+        "same one. " + " ".join(_delivered(c, topics) for c in _components(all_channels)),
         "",
         "A dead-letter topic is published by the subscribing app's sidecar when the app "
         "gives a message up (it answered DROP, or failed past its retries); its schema is "

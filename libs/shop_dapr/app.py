@@ -38,6 +38,9 @@ class Dapr:
 
     state: StateStore
     publisher: Publisher
+    # Publishes on the `broadcast` component, whose messages reach every instance of each
+    # subscribing app, not one (components/<profile>/broadcast.yaml, docs/scaling.md).
+    broadcaster: Publisher
     secrets: SecretStore
     mail: MailSender
     invoker: Invoker
@@ -88,6 +91,7 @@ def service_app(
             real = Dapr(
                 state=DaprStateStore(api, settings.statestore),
                 publisher=DaprPublisher(api, settings.pubsub),
+                broadcaster=DaprPublisher(api, settings.broadcast),
                 secrets=DaprSecretStore(api, settings.secretstore),
                 mail=DaprMailSender(api, settings.mail_binding, settings.mail_from),
                 invoker=Invoker(sidecar),

@@ -40,6 +40,7 @@ class SidecarSettings(BaseSettings):
     # The components' names, the same in every profile (components/).
     statestore: str = "statestore"
     pubsub: str = "pubsub"
+    broadcast: str = "broadcast"
     secretstore: str = "secretstore"
     mail_binding: str = "smtp"
     mail_from: str = "shop@localhost"

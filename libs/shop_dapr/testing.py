@@ -132,6 +132,7 @@ def fake_dapr(
     *,
     state: StateStore | None = None,
     publisher: Publisher | None = None,
+    broadcaster: Publisher | None = None,
     secrets: SecretStore | None = None,
     mail: MailSender | None = None,
     workflows: Workflows | None = None,
@@ -143,6 +144,7 @@ def fake_dapr(
     return Dapr(
         state=state or InMemoryStateStore(),
         publisher=publisher or InMemoryPublisher(),
+        broadcaster=broadcaster or InMemoryPublisher(),
         secrets=secrets or InMemorySecretStore(),
         mail=mail or InMemoryMailSender(),
         invoker=Invoker(client),

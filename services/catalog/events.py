@@ -1,6 +1,7 @@
 """Topic handlers, bound by components/common/subscriptions.yaml."""
 
 from fastapi import APIRouter
+from shop_contracts.catalog import ProductChanged
 from shop_contracts.orders import OrderStatus, OrderStatusChanged
 from shop_dapr import CloudEvent
 from shop_dapr.subscriber import topic
@@ -8,6 +9,13 @@ from shop_dapr.subscriber import topic
 from catalog.api import ServiceDep
 
 router = APIRouter(prefix="/events", include_in_schema=False)
+
+
+@topic(router, "/catalog/product-changed", ProductChanged)
+async def on_product_changed(event: CloudEvent[ProductChanged], service: ServiceDep) -> None:
+    # Broadcast to every catalog instance, this one included: each keeps its own
+    # in-memory listing, and another instance may have made the change (docs/scaling.md).
+    await service.apply_change(event.data.product_id)
 
 
 @topic(router, "/orders/order-status-changed", OrderStatusChanged)

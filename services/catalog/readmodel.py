@@ -12,9 +12,9 @@ therefore kept twice:
   current by this instance's writes. Its indexes make a listing page a range of an
   index, and its FTS5 trigram index makes a search a lookup, whatever the catalog's size.
 
-It is a cache of the state store, never the truth: a restart rebuilds it. Several
-catalog instances would each need every other's writes (a per-instance subscription to
-`catalog.product-changed`); today the shop runs one.
+It is a cache of the state store, never the truth: a restart rebuilds it. Each catalog
+instance keeps its own, and applies every instance's writes as they are announced:
+`catalog.product-changed` is broadcast, to every instance (docs/scaling.md).
 """
 
 import sqlite3

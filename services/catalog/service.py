@@ -62,7 +62,8 @@ class CatalogService:
         self._reservations = dapr.repository(Reservation, "reservation")
         self._shelves = dapr.repository(Shelf, SHELF_PREFIX)
         self._listing = Listing()
-        self._publisher: Publisher = dapr.publisher
+        # Every catalog and gateway instance applies a product change (docs/scaling.md).
+        self._broadcaster: Publisher = dapr.broadcaster
 
     async def load_listing(self) -> int:
         """Build the in-memory read model from the shelves (at start). Returns its size."""
@@ -106,6 +107,16 @@ class CatalogService:
             for p in (products[i] for i in dict.fromkeys(ids) if i in products)
         ]
         return found, [i for i in dict.fromkeys(ids) if i not in products]
+
+    async def apply_change(self, product_id: str) -> None:
+        """A product changed, perhaps through another catalog instance: this instance's
+        listing takes the product as the store has it now. Idempotent, and in any order:
+        it reads the product, not the event."""
+        product = await self._products.get(product_id)
+        if product is None:
+            self._listing.remove(product_id)
+        else:
+            self._listing.put(product_id, IndexEntry.of(product))
 
     # --- admin writes ----------------------------------------------------------------
 
@@ -248,10 +259,10 @@ class CatalogService:
 
         await self._shelves.update(shelf_of(product_id), change)
 
-    # Published after the write, not atomically with it: a lost event only leaves a
-    # reader's cache stale until its TTL.
+    # Published after the write, not atomically with it: a lost notice leaves a gateway's
+    # cache stale until its TTL, and another catalog instance's listing until it restarts.
     async def _announce(self, product_id: str, change: Literal["upserted", "deleted"]) -> None:
-        await self._publisher.publish(
+        await self._broadcaster.publish(
             PRODUCT_CHANGED_TOPIC,
             PRODUCT_CHANGED_TYPE,
             ProductChanged(product_id=product_id, change=change),

@@ -163,14 +163,16 @@ def gateway(shop: dict[str, Sidecar]) -> Sidecar:
 
 
 # Run last, in this order: the fault tests stop and freeze services (their breakers
-# need a few seconds to close again); the chaos test kills and restarts processes, the
-# broker among them; `dapr run -f` starts a second copy of every app, whose consumers
-# join the session's consumer groups and may take their events.
+# need a few seconds to close again); the replica test adds a second catalog and gateway
+# to the shop, which then share its invocations and events; the chaos test kills and
+# restarts processes, the broker among them; `dapr run -f` starts a second copy of every
+# app, whose consumers join the session's consumer groups and may take their events.
 RUN_LAST = {
     "test_readiness.py": 1,
     "test_resiliency.py": 2,
-    "test_chaos.py": 3,
-    "test_dapr_cli.py": 4,
+    "test_replicas.py": 3,
+    "test_chaos.py": 4,
+    "test_dapr_cli.py": 5,
 }
 
 

@@ -94,6 +94,9 @@ def free_port() -> int:
 class Sidecar:
     app_id: str
     profile: str
+    # Which instance of the app id this is: a second one runs beside the first under the
+    # same app id, each with its own daprd (docs/scaling.md).
+    instance: int = 1
     app_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
@@ -107,13 +110,18 @@ class Sidecar:
     # root); the default resources are components/common and the profile's.
     config: str = "dapr-config.yaml"
     resources: tuple[str, ...] = ()
-    # Logs go to .data/logs/<prefix>-<app id>-{app,daprd}.log.
+    # Logs go to .data/logs/<prefix>-<app id>[-<instance>]-{app,daprd}.log.
     log_prefix: str = "test"
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     # Where each process's output starts in its (appended) log.
     log_starts: dict[str, tuple[Path, int]] = field(default_factory=dict)
     # The command line of each process, so that restart() can repeat it exactly.
     commands: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The app id, and the instance when it is not the first: `catalog-2`."""
+        return self.app_id if self.instance == 1 else f"{self.app_id}-{self.instance}"
 
     @property
     def url(self) -> str:
@@ -198,7 +206,7 @@ class Sidecar:
         self._spawn("app", self.app_args(factory))
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        path = LOGS / f"{self.log_prefix}-{self.app_id}-{name}.log"
+        path = LOGS / f"{self.log_prefix}-{self.name}-{name}.log"
         log = path.open("ab")
         self.log_starts[name] = (path, log.tell())
         self.commands[name] = args
@@ -227,7 +235,7 @@ class Sidecar:
         """Start the "app" or the "daprd" process again with the very command, environment
         and ports it had, its output appended to the same log."""
         if self.processes[name].poll() is None:
-            raise RuntimeError(f"{self.app_id}'s {name} is still running: kill() it first")
+            raise RuntimeError(f"{self.name}'s {name} is still running: kill() it first")
         self._spawn(name, self.commands[name])
 
     def restart_app(self, env: dict[str, str], timeout: float = 90.0) -> None:
@@ -242,8 +250,8 @@ class Sidecar:
         while time.monotonic() < deadline:
             if self.processes["app"].poll() is not None:
                 raise RuntimeError(
-                    f"{self.app_id} exited at restart; see "
-                    f"{LOGS}/{self.log_prefix}-{self.app_id}-app.log"
+                    f"{self.name} exited at restart; see "
+                    f"{LOGS}/{self.log_prefix}-{self.name}-app.log"
                 )
             try:
                 if httpx.get(f"{self.app_url}/healthz", timeout=2).status_code == 204:
@@ -252,7 +260,7 @@ class Sidecar:
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"{self.app_id} did not serve within {timeout:.0f}s of its restart")
+        raise RuntimeError(f"{self.name} did not serve within {timeout:.0f}s of its restart")
 
     def pause_app(self) -> None:
         """Freeze the app (SIGSTOP): it accepts connections but never answers."""
@@ -270,8 +278,8 @@ class Sidecar:
             for name, process in self.processes.items():
                 if process.poll() is not None:
                     raise RuntimeError(
-                        f"{self.app_id}: its {name} exited with {process.returncode}; "
-                        f"see {LOGS}/{self.log_prefix}-{self.app_id}-{name}.log"
+                        f"{self.name}: its {name} exited with {process.returncode}; "
+                        f"see {LOGS}/{self.log_prefix}-{self.name}-{name}.log"
                     )
             try:
                 answer = httpx.get(f"{self.url}/v1.0/healthz", timeout=2)
@@ -282,8 +290,8 @@ class Sidecar:
                 last = repr(exc)
             time.sleep(0.25)
         raise RuntimeError(
-            f"{self.app_id}'s sidecar was not healthy within {timeout:.0f}s ({last}); "
-            f"see {LOGS}/{self.log_prefix}-{self.app_id}-daprd.log. Are the backing services up? "
+            f"{self.name}'s sidecar was not healthy within {timeout:.0f}s ({last}); "
+            f"see {LOGS}/{self.log_prefix}-{self.name}-daprd.log. Are the backing services up? "
             f"`make infra-up PROFILE={self.profile}`"
         )
 

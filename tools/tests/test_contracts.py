@@ -1,8 +1,9 @@
 """The event contracts under contracts/ and docs/contracts.md: they are what
 tools/contracts.py writes; each schema takes a real event of its topic and refuses a
 broken one, as the Python consumers' models do; the AsyncAPI document has exactly the
-topics of publishingScopes and the subscriptions of subscriptions.yaml; and the models
-the schemas come from are the ones the services publish and parse."""
+topics of the pub/sub components' publishingScopes, each on its component, and the
+subscriptions of subscriptions.yaml; and the models the schemas come from are the ones
+the services publish and parse."""
 
 import ast
 import importlib
@@ -25,9 +26,12 @@ from pydantic import BaseModel, ValidationError
 from shop_dapr import health
 
 from tools import contracts
-from tools.contracts import EVENTS, ContractError, Event, Sources, Subscription
+from tools.contracts import EVENTS, ContractError, Event, PubSub, Sources, Subscription
 
 ROOT = Path(__file__).resolve().parents[2]
+# The shop's pub/sub components, in every profile, and whether every instance of a
+# subscribing app receives each message on it (components/<profile>/broadcast.yaml).
+EVERY_INSTANCE = {"pubsub": False, "broadcast": True}
 # Dapr's own envelope, as a subscriber's route receives it (structured mode).
 DELIVERED = {
     "id": "5277557e2f0a4c9b.created",
@@ -64,19 +68,31 @@ def asyncapi() -> dict[str, Any]:
     return document
 
 
-def publishing_scopes() -> dict[str, set[str]]:
-    """app -> topics, read here on its own (not with the script's parser), per profile
-    all alike."""
-    found: list[dict[str, set[str]]] = []
-    for path in sorted((ROOT / "components").glob("*/pubsub.yaml")):
-        component = yaml.safe_load(path.read_text())
-        [value] = [
-            m["value"] for m in component["spec"]["metadata"] if m["name"] == "publishingScopes"
-        ]
-        entries = (entry.partition("=") for entry in value.replace(" ", "").split(";"))
-        found.append({app: set(topics.split(",")) - {""} for app, _, topics in entries})
-    assert len(found) == 2 and found[0] == found[1]
-    return found[0]
+def publishing_scopes() -> dict[str, dict[str, set[str]]]:
+    """component -> app -> topics, read here on its own (not with the script's parser),
+    per profile all alike."""
+    found: dict[str, dict[str, dict[str, set[str]]]] = {}
+    for path in sorted((ROOT / "components").glob("*/*.yaml")):
+        for component in yaml.safe_load_all(path.read_text()):
+            if not (component and component.get("kind") == "Component"):
+                continue
+            if not component["spec"]["type"].startswith("pubsub."):
+                continue
+            [value] = [
+                m["value"] for m in component["spec"]["metadata"] if m["name"] == "publishingScopes"
+            ]
+            entries = (entry.partition("=") for entry in value.replace(" ", "").split(";"))
+            scopes = {app: set(topics.split(",")) - {""} for app, _, topics in entries}
+            found.setdefault(path.parent.name, {})[component["metadata"]["name"]] = scopes
+    [first, *others] = found.values()
+    assert set(found) == {"redis", "kafka-postgres"}
+    assert set(first) == set(EVERY_INSTANCE)
+    assert all(other == first for other in others)
+    return first
+
+
+def published() -> set[str]:
+    return {t for scopes in publishing_scopes().values() for ts in scopes.values() for t in ts}
 
 
 def subscriptions() -> list[dict[str, Any]]:
@@ -137,19 +153,24 @@ def test_the_output_is_byte_for_byte_the_same_every_time() -> None:
 
 
 def test_every_published_topic_has_exactly_one_schema() -> None:
-    published = {topic for topics in publishing_scopes().values() for topic in topics}
     channels = contracts.channels(contracts.read_sources())
-    assert sorted(c.topic for c in channels) == sorted(published)
+    assert sorted(c.topic for c in channels) == sorted(published())
     for channel in channels:
         assert (ROOT / channel.event.schema_path).is_file(), channel.topic
     files = {p.name for p in (ROOT / contracts.EVENTS_DIR).iterdir()}
     assert files == {f"{event.topic}.schema.json" for event in EVENTS}
 
 
-def sources_with(topic: str) -> Sources:
+def sources_with(topic: str, app: str = "orders", component: str = "pubsub") -> Sources:
+    """The real sources, `app` also allowed to publish `topic` on `component`."""
     real = contracts.read_sources()
-    scopes = {**real.publishing_scopes, "orders": (*real.publishing_scopes["orders"], topic)}
-    return Sources(scopes, real.subscriptions)
+    scopes = real.components[component].publishing_scopes
+    changed = PubSub(
+        component,
+        real.components[component].every_instance,
+        {**scopes, app: (*scopes.get(app, ()), topic)},
+    )
+    return Sources({**real.components, component: changed}, real.subscriptions)
 
 
 def test_a_published_topic_without_a_model_stops_the_script() -> None:
@@ -159,26 +180,119 @@ def test_a_published_topic_without_a_model_stops_the_script() -> None:
 
 def test_a_subscription_to_a_topic_without_a_model_stops_the_script() -> None:
     real = contracts.read_sources()
-    stray = Subscription("x", "cart", "orders.order-shipped", ("/x",), "orders.order-shipped.x")
+    stray = Subscription(
+        "x", "cart", "pubsub", "orders.order-shipped", ("/x",), "orders.order-shipped.x"
+    )
     with pytest.raises(ContractError, match=r"orders\.order-shipped"):
-        contracts.channels(Sources(real.publishing_scopes, (*real.subscriptions, stray)))
+        contracts.channels(Sources(real.components, (*real.subscriptions, stray)))
 
 
 def test_an_event_nobody_may_publish_stops_the_script() -> None:
     real = contracts.read_sources()
-    scopes = {
-        app: tuple(t for t in topics if t != EVENTS[0].topic)
-        for app, topics in real.publishing_scopes.items()
+    components = {
+        name: PubSub(
+            name,
+            component.every_instance,
+            {
+                app: tuple(t for t in topics if t != EVENTS[0].topic)
+                for app, topics in component.publishing_scopes.items()
+            },
+        )
+        for name, component in real.components.items()
     }
     with pytest.raises(ContractError, match=EVENTS[0].topic):
-        contracts.channels(Sources(scopes, real.subscriptions))
+        contracts.channels(Sources(components, real.subscriptions))
 
 
-def test_the_profiles_must_agree_on_who_publishes_what(tmp_path: Path) -> None:
+def test_a_topic_on_two_components_stops_the_script() -> None:
+    # On broadcast, orders.order-created would be another topic nobody receives.
+    sources = sources_with("orders.order-created", component="broadcast")
+    with pytest.raises(ContractError, match=r"orders\.order-created .*pubsub"):
+        contracts.channels(sources)
+
+
+@pytest.mark.parametrize(
+    ("topic", "was", "now"),
+    [
+        ("catalog.product-changed", "broadcast", "pubsub"),
+        ("orders.order-created", "pubsub", "broadcast"),
+    ],
+)
+def test_a_subscription_on_another_component_than_its_topic_stops_the_script(
+    topic: str, was: str, now: str
+) -> None:
+    real = contracts.read_sources()
+    [moved, *_] = [s for s in real.subscriptions if s.topic == topic]
+    assert moved.pubsub == was
+    subscriptions = tuple(
+        Subscription(s.name, s.app, now, s.topic, s.routes, s.dead_letter_topic)
+        if s == moved
+        else s
+        for s in real.subscriptions
+    )
+    with pytest.raises(ContractError, match=f"{moved.name} receives {topic} on {now}"):
+        contracts.channels(Sources(real.components, subscriptions))
+
+
+def test_a_dead_letter_topic_its_subscriber_may_not_publish_there_stops_the_script() -> None:
+    real = contracts.read_sources()
+    [gateway] = [s for s in real.subscriptions if s.name == "gateway-catalog-product-changed"]
+    broadcast = real.components["broadcast"]
+    scopes = {
+        app: tuple(t for t in topics if t != gateway.dead_letter_topic)
+        for app, topics in broadcast.publishing_scopes.items()
+    }
+    # Allowed on the other component, it is not where the gateway's sidecar publishes it.
+    elsewhere = sources_with(gateway.dead_letter_topic, app="gateway")
+    components = {
+        **elsewhere.components,
+        "broadcast": PubSub("broadcast", broadcast.every_instance, scopes),
+    }
+    with pytest.raises(ContractError, match=f"{gateway.dead_letter_topic}, which gateway"):
+        contracts.channels(Sources(components, real.subscriptions))
+
+
+def test_the_components_are_read_with_their_delivery() -> None:
+    components = contracts.read_sources().components
+    assert {name: c.every_instance for name, c in components.items()} == EVERY_INSTANCE
+    for name, scopes in publishing_scopes().items():
+        read = {app: set(topics) for app, topics in components[name].publishing_scopes.items()}
+        assert read == scopes, name
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        ("pubsub.yaml", "cart=shop.readiness,", "cart="),
+        ("broadcast.yaml", "gateway=catalog.product-changed.gateway.dead-letter", "gateway="),
+        # One instance of each app on kafka, every instance on redis.
+        ("broadcast.yaml", "{appID}-{uuid}", "{appID}"),
+    ],
+)
+def test_the_profiles_must_agree_on_each_component(
+    tmp_path: Path, file: str, old: str, new: str
+) -> None:
     shutil.copytree(ROOT / "components", tmp_path / "components")
-    kafka = tmp_path / "components" / "kafka-postgres" / "pubsub.yaml"
-    kafka.write_text(kafka.read_text().replace("cart=shop.readiness,", "cart="))
+    kafka = tmp_path / "components" / "kafka-postgres" / file
+    assert old in kafka.read_text()
+    kafka.write_text(kafka.read_text().replace(old, new))
     with pytest.raises(ContractError, match="differ"):
+        contracts.read_sources(tmp_path)
+
+
+def test_the_profiles_must_have_the_same_components(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "components", tmp_path / "components")
+    (tmp_path / "components" / "kafka-postgres" / "broadcast.yaml").unlink()
+    with pytest.raises(ContractError, match=r"differ .*broadcast"):
+        contracts.read_sources(tmp_path)
+
+
+def test_a_fixed_consumer_group_stops_the_script(tmp_path: Path) -> None:
+    # Shared by every app, each message would reach one of them only.
+    shutil.copytree(ROOT / "components", tmp_path / "components")
+    redis = tmp_path / "components" / "redis" / "broadcast.yaml"
+    redis.write_text(redis.read_text().replace('"{appID}-{uuid}"', "shop"))
+    with pytest.raises(ContractError, match="broadcast: consumer group 'shop'"):
         contracts.read_sources(tmp_path)
 
 
@@ -253,24 +367,47 @@ def test_the_readiness_schema_takes_the_probe_health_publishes() -> None:
 def test_asyncapi_has_exactly_the_topics_of_publishing_scopes() -> None:
     document = asyncapi()
     assert document["asyncapi"] == "3.0.0"
-    published = {topic for topics in publishing_scopes().values() for topic in topics}
     addresses = [channel["address"] for channel in document["channels"].values()]
-    assert sorted(addresses) == sorted(published)
+    assert sorted(addresses) == sorted(published())
     sends = {
         (op["x-dapr-app-id"], op["channel"]["$ref"].removeprefix("#/channels/"))
         for op in document["operations"].values()
         if op["action"] == "send"
     }
-    assert sends == {(app, t) for app, topics in publishing_scopes().items() for t in topics}
+    assert sends == {
+        (app, t)
+        for scopes in publishing_scopes().values()
+        for app, topics in scopes.items()
+        for t in topics
+    }
+
+
+def test_asyncapi_puts_each_topic_on_the_component_it_is_published_on() -> None:
+    channels = asyncapi()["channels"]
+    on = {
+        (channel["address"], channel["x-dapr-pubsub"], channel["x-dapr-delivery"])
+        for channel in channels.values()
+    }
+    delivery = {True: "every-instance", False: "one-instance-per-app"}
+    assert on == {
+        (topic, name, delivery[EVERY_INSTANCE[name]])
+        for name, scopes in publishing_scopes().items()
+        for topics in scopes.values()
+        for topic in topics
+    }
+    assert channels["catalog.product-changed"]["x-dapr-pubsub"] == "broadcast"
+    assert channels["orders.order-created"]["x-dapr-pubsub"] == "pubsub"
 
 
 def test_asyncapi_has_exactly_the_subscriptions_of_subscriptions_yaml() -> None:
     document = asyncapi()
+    channels = document["channels"]
     receives = {
         (
             op["x-dapr-subscription"],
             op["x-dapr-app-id"],
-            document["channels"][op["channel"]["$ref"].removeprefix("#/channels/")]["address"],
+            channels[op["channel"]["$ref"].removeprefix("#/channels/")]["x-dapr-pubsub"],
+            channels[op["channel"]["$ref"].removeprefix("#/channels/")]["address"],
             tuple(op["x-dapr-routes"]),
             op["x-dead-letter-channel"]["$ref"].removeprefix("#/channels/"),
         )
@@ -281,6 +418,7 @@ def test_asyncapi_has_exactly_the_subscriptions_of_subscriptions_yaml() -> None:
         (
             s["metadata"]["name"],
             s["scopes"][0],
+            s["spec"]["pubsubname"],
             s["spec"]["topic"],
             (s["spec"]["routes"]["default"],),
             s["spec"]["deadLetterTopic"],
@@ -289,10 +427,32 @@ def test_asyncapi_has_exactly_the_subscriptions_of_subscriptions_yaml() -> None:
     }
     assert receives == expected
     for subscription in subscriptions():
-        dead = document["channels"][subscription["spec"]["deadLetterTopic"]]
+        dead = channels[subscription["spec"]["deadLetterTopic"]]
         assert dead["x-dead-letter-of"]["channel"] == {
             "$ref": f"#/channels/{subscription['spec']['topic']}"
         }
+        # The subscriber's sidecar gives up into it on the subscription's component.
+        assert dead["x-dapr-pubsub"] == subscription["spec"]["pubsubname"]
+
+
+def test_the_docs_say_which_component_carries_each_topic() -> None:
+    text = (ROOT / contracts.DOCS).read_text()
+    rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \(([^)]+)\) \|", text, re.MULTILINE)
+    reach = {True: "every instance", False: "one instance per app"}
+    homes = {
+        topic: name
+        for name, scopes in publishing_scopes().items()
+        for topics in scopes.values()
+        for topic in topics
+    }
+    events = {event.topic for event in EVENTS}
+    assert {topic for topic, _, _ in rows} == events
+    for topic, name, said in rows:
+        assert (name, said) == (homes[topic], reach[EVERY_INSTANCE[homes[topic]]]), topic
+    [broadcast] = re.findall(
+        r"On `broadcast`, every instance [^\n]*Topics: ([^\n]*?)\.$", text, re.M
+    )
+    assert broadcast == "`catalog.product-changed`"
 
 
 def test_every_channel_refers_to_its_topics_schema_and_cloudevent_type() -> None:
@@ -355,9 +515,11 @@ def test_every_publish_call_is_an_event_with_its_type() -> None:
     every event but the probe is published somewhere."""
     constants = contract_constants()
     found: set[tuple[str, str]] = set()
-    scopes = contracts.parse_publishing_scopes(
-        yaml.safe_load((ROOT / "components" / "redis" / "pubsub.yaml").read_text())
-    )
+    # What an app may publish on any component.
+    scopes: dict[str, set[str]] = {}
+    for component in publishing_scopes().values():
+        for app, topics in component.items():
+            scopes.setdefault(app, set()).update(topics)
     assert GO_APPS, "no Go service found: the search below would prove nothing"
     for app in GO_APPS:
         found |= {(t, kind) for t, kind in go_events(app).items() if t in scopes[app]}

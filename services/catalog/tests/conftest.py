@@ -24,7 +24,7 @@ async def serve(
     state: InMemoryStateStore, publisher: InMemoryPublisher, seed_file: Path | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
     secrets = InMemorySecretStore({"catalog-admin-token": "s3cret"})
-    dapr = fake_dapr(state=state, publisher=publisher, secrets=secrets)
+    dapr = fake_dapr(state=state, broadcaster=publisher, secrets=secrets)
     app = create_app(Settings(seed_file=seed_file), dapr)
     async with serving(app) as c:
         yield c

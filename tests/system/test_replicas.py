@@ -1,0 +1,112 @@
+"""A second instance of the catalog and of the gateway, each beside its own daprd under
+the same app id as the session's first: what one instance learns, the other does too.
+
+A product change is broadcast (components/<profile>/broadcast.yaml): each catalog
+instance applies it to its in-memory listing, each gateway instance evicts it from its
+cache. On `pubsub` it would reach one instance of each app id, and the other gateway
+would serve the old price until its cache expired (PRODUCT_CACHE_TTL_SECONDS, a minute).
+docs/scaling.md says what each service relies on to run as several instances."""
+
+import uuid
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.system.conftest import app_env
+from tests.system.launcher import Sidecar
+from tests.system.shopper import eventually
+
+# Well under the gateway's cache lifetime (60 s): an answer within it came from eviction.
+DEADLINE_SECONDS = 15.0
+
+
+@pytest.fixture(scope="module")
+def second(shop: dict[str, Sidecar], profile: str) -> Iterator[dict[str, Sidecar]]:
+    """A second catalog and a second gateway, started beside the session's shop."""
+    sidecars = {app_id: Sidecar(app_id, profile, instance=2) for app_id in ("catalog", "gateway")}
+    try:
+        for app_id, sidecar in sidecars.items():
+            sidecar.start(app_env(app_id, shop))
+        for sidecar in sidecars.values():
+            sidecar.wait_ready(timeout=90)
+        yield sidecars
+    finally:
+        for sidecar in sidecars.values():
+            sidecar.stop()
+
+
+def admin_put(catalog: Sidecar, admin_token: str, product_id: str, **fields: Any) -> None:
+    """Straight to this catalog instance (through its sidecar, invocation would pick
+    either instance)."""
+    body = {"name": product_id, "category": "replicas", "price_cents": 1000, "stock": 5} | fields
+    answer = httpx.put(
+        f"{catalog.app_url}/products/{product_id}",
+        json=body,
+        headers={"Authorization": f"Bearer {admin_token}", "dapr-api-token": catalog.app_token},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def listed(catalog: Sidecar, words: str) -> list[dict[str, Any]]:
+    """What this catalog instance's own listing finds for `words`."""
+    answer = httpx.get(
+        f"{catalog.app_url}/products",
+        params={"q": words},
+        headers={"dapr-api-token": catalog.app_token},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def price(gateway: Sidecar, product_id: str) -> tuple[int, str] | None:
+    """The price this gateway instance answers, and whether from its cache."""
+    answer = httpx.get(f"{gateway.app_url}/api/v1/products/{product_id}", timeout=30)
+    if answer.status_code != 200:
+        return None
+    return answer.json()["price_cents"], answer.headers["X-Cache"]
+
+
+def serves_price(gateway: Sidecar, product_id: str, cents: int) -> bool:
+    answer = price(gateway, product_id)
+    return answer is not None and answer[0] == cents
+
+
+def test_a_product_change_reaches_every_catalog_and_gateway_instance(
+    shop: dict[str, Sidecar], second: dict[str, Sidecar], secrets: dict[str, str]
+) -> None:
+    catalogs = [shop["catalog"], second["catalog"]]
+    gateways = [shop["gateway"], second["gateway"]]
+    admin = secrets["catalog-admin-token"]
+    product_id = f"replica-{uuid.uuid4().hex[:10]}"
+    # Made through the first catalog: the second learns of it by the broadcast alone.
+    admin_put(catalogs[0], admin, product_id, name=f"{product_id} teal", price_cents=1000)
+    for catalog in catalogs:
+        eventually(partial(listed, catalog, f"{product_id} teal"), f"{catalog.name} lists it")
+    for gateway in gateways:
+        eventually(partial(price, gateway, product_id), f"{gateway.name} serves it")
+        # Now in each gateway's cache.
+        assert price(gateway, product_id) == (1000, "hit"), gateway.name
+
+    # Changed through the second catalog this time.
+    admin_put(catalogs[1], admin, product_id, name=f"{product_id} amber", price_cents=1500)
+
+    for gateway in gateways:
+        eventually(
+            partial(serves_price, gateway, product_id, 1500),
+            f"{gateway.name} evicts the old price",
+            timeout=DEADLINE_SECONDS,
+        )
+    for catalog in catalogs:
+        found = eventually(
+            partial(listed, catalog, f"{product_id} amber"),
+            f"{catalog.name} lists the new name",
+            timeout=DEADLINE_SECONDS,
+        )
+        assert [(p["id"], p["price_cents"]) for p in found] == [(product_id, 1500)]
+        assert listed(catalog, f"{product_id} teal") == [], catalog.name
