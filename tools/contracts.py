@@ -38,7 +38,7 @@ if str(ROOT / "libs") not in sys.path:
 
 import yaml  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
-from shop_contracts import catalog, orders, payments, shipping  # noqa: E402
+from shop_contracts import catalog, notifications, orders, payments, shipping  # noqa: E402
 from shop_dapr.cloudevents import CloudEvent  # noqa: E402
 from shop_dapr.health import READINESS_TOPIC  # noqa: E402
 
@@ -114,6 +114,23 @@ EVENTS: tuple[Event, ...] = (
         "event only leaves a reader stale, a gateway's cached page until its TTL, another "
         "catalog instance's listing until it starts again.",
         catalog.ProductChanged(product_id="teapot", change="upserted"),
+    ),
+    Event(
+        notifications.ORDER_UPDATE_TOPIC,
+        notifications.ORDER_UPDATE_TYPE,
+        notifications.OrderUpdate,
+        "An order's status for its buyer's live feed (the WebSocket `/ws/orders`). The "
+        "notifications instance that receives `orders.order-created` or "
+        "`orders.order-status-changed` publishes it; every notifications instance pushes "
+        "it to the feeds connected to it. A repeat is harmless (a feed never moves back).",
+        notifications.OrderUpdate(
+            user_id="1d4bfc1b9c2e4f6a",
+            order_id="5277557e2f0a4c9b",
+            status=orders.OrderStatus.SHIPPED,
+            total_cents=7400,
+            currency="EUR",
+            tracking_number="SHP-4F2A9C01B3D7",
+        ),
     ),
     Event(
         orders.ORDER_CREATED_TOPIC,

@@ -3,6 +3,7 @@
 import logging
 
 from fastapi import APIRouter
+from shop_contracts.notifications import OrderUpdate
 from shop_contracts.orders import OrderCreated, OrderStatusChanged
 from shop_dapr import CloudEvent, TopicReply
 from shop_dapr.bindings import MailNotSent
@@ -17,8 +18,15 @@ router = APIRouter(prefix="/events", include_in_schema=False)
 
 @topic(router, "/orders/order-created", OrderCreated)
 async def on_order_created(event: CloudEvent[OrderCreated], service: ServiceDep) -> None:
-    # Only pushes to connected clients, which cannot fail: nothing to redeliver.
-    service.order_created(event.data)
+    # Announces `pending` to every instance's live feed; a broker error raises, and
+    # `topic` answers RETRY.
+    await service.order_created(event.data)
+
+
+@topic(router, "/notifications/order-update", OrderUpdate)
+async def on_order_update(event: CloudEvent[OrderUpdate], service: ServiceDep) -> None:
+    # Broadcast: every instance pushes it to its own clients, which cannot fail.
+    service.order_update(event.data)
 
 
 @topic(router, "/orders/order-status-changed", OrderStatusChanged)

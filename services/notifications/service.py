@@ -8,10 +8,12 @@ from contextlib import contextmanager
 
 from cachebox import LRUCache
 from pydantic import BaseModel
+from shop_contracts.notifications import ORDER_UPDATE_TOPIC, ORDER_UPDATE_TYPE, OrderUpdate
 from shop_contracts.orders import OrderCreated, OrderStatus, OrderStatusChanged
 from shop_dapr.app import Dapr
 from shop_dapr.bindings import MailSender
 from shop_dapr.metrics import NOTIFICATIONS_SENT
+from shop_dapr.pubsub import Publisher
 from shop_dapr.repository import Repository
 from shop_dapr.usecase import use_case
 
@@ -43,10 +45,11 @@ class StatusHub:
     `shipped` after `delivered`). A client must never see an order go back, so the hub
     remembers the furthest status it saw of each order and drops an older one.
 
-    Kept in memory: it reaches the clients of this one instance only. Running several
-    replicas would need every replica to see every event (a subscription per replica).
-    A restart forgets the settled orders; a `pending` that arrives late across a restart
-    is pushed (the client's next read of the order tells the truth)."""
+    Kept in memory: it reaches the clients of this one instance only, so every instance
+    gets every status, broadcast as `notifications.order-update` by the instance that
+    received the order event (docs/scaling.md). A restart forgets the settled orders; a
+    `pending` that arrives late across a restart is pushed (the client's next read of the
+    order tells the truth)."""
 
     # Orders remembered: a late status comes within seconds of the one it follows, so
     # this only has to outlast a few seconds of checkouts (about 1.6 MB when full).
@@ -99,40 +102,49 @@ class NotificationService:
         # The same marker for the "on its way" mail (`on-its-way:<order>`).
         self._shipped_mails = dapr.repository(ReceiptSent, "on-its-way")
         self._mail: MailSender = dapr.mail
+        self._broadcaster: Publisher = dapr.broadcaster
         self._hub = hub
 
-    def order_created(self, order: OrderCreated) -> None:
+    async def order_created(self, order: OrderCreated) -> None:
         with use_case("notifications.order_created", order.order_id):
-            self._push(order, OrderStatus.PENDING)
+            await self._announce(order, OrderStatus.PENDING)
+
+    def order_update(self, update: OrderUpdate) -> None:
+        """A status for the live feed, from whichever instance received the order event:
+        pushed to this instance's clients of its buyer."""
+        self._hub.push(update.user_id, StatusUpdate(**update.model_dump(exclude={"user_id"})))
 
     async def order_status_changed(self, event_id: str, change: OrderStatusChanged) -> None:
-        """Push the new status; once the order is paid, send its receipt once, and once
-        it is shipped, the "on its way" mail once (delivered is pushed only).
+        """Announce the new status to every instance's live feed; once the order is paid,
+        send its receipt once, and once it is shipped, the "on its way" mail once
+        (delivered is pushed only).
 
-        Raises MailNotSent or a state store error (worth a redelivery), or Undeliverable.
+        Raises MailNotSent, a broker or state store error (worth a redelivery), or
+        Undeliverable.
         """
         with use_case("notifications.order_status_changed", change.order_id):
-            # Pushed first: the status is true whether or not the mail goes out.
-            self._push(change, change.status, change.tracking_number)
+            # Announced first: the status is true whether or not the mail goes out.
+            await self._announce(change, change.status, change.tracking_number)
             if change.status is OrderStatus.PAID:
                 await self._send_once(self._receipts, render_receipt, event_id, change)
             elif change.status is OrderStatus.SHIPPED:
                 await self._send_once(self._shipped_mails, render_on_its_way, event_id, change)
 
-    def _push(
+    async def _announce(
         self,
         order: OrderCreated | OrderStatusChanged,
         status: OrderStatus,
         tracking_number: str | None = None,
     ) -> None:
-        update = StatusUpdate(
+        update = OrderUpdate(
+            user_id=order.user_id,
             order_id=order.order_id,
             status=status,
             total_cents=order.total_cents,
             currency=order.currency,
             tracking_number=tracking_number,
         )
-        self._hub.push(order.user_id, update)
+        await self._broadcaster.publish(ORDER_UPDATE_TOPIC, ORDER_UPDATE_TYPE, update)
 
     async def _send_once(
         self,

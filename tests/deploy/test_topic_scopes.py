@@ -31,6 +31,8 @@ OWNERS = {
     "catalog.product-changed": ("catalog", "broadcast"),
     "shipping.shipment-dispatched": ("shipping", "pubsub"),
     "shipping.shipment-delivered": ("shipping", "pubsub"),
+    # Every notifications instance pushes it to the live feeds connected to it.
+    "notifications.order-update": ("notifications", "broadcast"),
 }
 # Where `/readyz` probes the broker with a publish of READINESS_TOPIC: the services'
 # pubsub setting (libs/shop_dapr/app.py; services/shipping/config.go, PUBSUB).

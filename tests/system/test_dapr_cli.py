@@ -117,7 +117,7 @@ def _invoke_and_publish_with_the_cli(env: dict[str, str]) -> None:
         return httpx.get(f"{GATEWAY}/api/v1/products/teapot", timeout=10).headers["X-Cache"]
 
     eventually(lambda: cached() == "hit", "the gateway to cache the teapot")
-    published = _cli(env, "publish", "--publish-app-id", "catalog", "--pubsub", "pubsub",
+    published = _cli(env, "publish", "--publish-app-id", "catalog", "--pubsub", "broadcast",
                      "--topic", "catalog.product-changed",
                      "--data", '{"product_id": "teapot", "change": "upserted"}')  # fmt: skip
     assert "Event published successfully" in published, published

@@ -1,11 +1,14 @@
-"""A second instance of the catalog and of the gateway, each beside its own daprd under
-the same app id as the session's first: what one instance learns, the other does too.
+"""A second instance of the catalog, the gateway and notifications, each beside its own
+daprd under the same app id as the session's first: what one instance learns, the other
+does too.
 
 A product change is broadcast (components/<profile>/broadcast.yaml): each catalog
 instance applies it to its in-memory listing, each gateway instance evicts it from its
 cache. On `pubsub` it would reach one instance of each app id, and the other gateway
 would serve the old price until its cache expired (PRODUCT_CACHE_TTL_SECONDS, a minute).
-docs/scaling.md says what each service relies on to run as several instances."""
+An order's status reaches one notifications instance, which broadcasts it to every
+instance's live feeds. docs/scaling.md says what each service relies on to run as
+several instances."""
 
 import uuid
 from collections.abc import Iterator
@@ -17,7 +20,7 @@ import pytest
 
 from tests.system.conftest import app_env
 from tests.system.launcher import Sidecar
-from tests.system.shopper import eventually
+from tests.system.shopper import Shopper, StatusFeed, eventually
 
 # Well under the gateway's cache lifetime (60 s): an answer within it came from eviction.
 DEADLINE_SECONDS = 15.0
@@ -25,11 +28,15 @@ DEADLINE_SECONDS = 15.0
 
 @pytest.fixture(scope="module")
 def second(shop: dict[str, Sidecar], profile: str) -> Iterator[dict[str, Sidecar]]:
-    """A second catalog and a second gateway, started beside the session's shop."""
-    sidecars = {app_id: Sidecar(app_id, profile, instance=2) for app_id in ("catalog", "gateway")}
+    """A second catalog, notifications and gateway, started beside the session's shop;
+    the second gateway relays the live feed to the second notifications."""
+    sidecars = {
+        app_id: Sidecar(app_id, profile, instance=2)
+        for app_id in ("catalog", "notifications", "gateway")
+    }
     try:
         for app_id, sidecar in sidecars.items():
-            sidecar.start(app_env(app_id, shop))
+            sidecar.start(app_env(app_id, {**shop, **sidecars}))
         for sidecar in sidecars.values():
             sidecar.wait_ready(timeout=90)
         yield sidecars
@@ -110,3 +117,42 @@ def test_a_product_change_reaches_every_catalog_and_gateway_instance(
         )
         assert [(p["id"], p["price_cents"]) for p in found] == [(product_id, 1500)]
         assert listed(catalog, f"{product_id} teal") == [], catalog.name
+
+
+def heard(feed: StatusFeed, order_id: str, status: str) -> bool:
+    return status in feed.statuses(order_id)
+
+
+def test_every_live_feed_hears_of_every_order_whichever_instance_received_it(
+    shop: dict[str, Sidecar], second: dict[str, Sidecar], product: str
+) -> None:
+    # Two buyers, one feed on each notifications instance (each gateway relays to its
+    # own). The order events go to one instance or the other (their consumer group is
+    # the app id; on Kafka, whichever holds the partition takes them all): a feed hears
+    # of the orders the other instance received only through the broadcast.
+    buyers = [
+        Shopper(gateway.app_url).register_and_log_in()
+        for gateway in (shop["gateway"], second["gateway"])
+    ]
+    feeds = [
+        StatusFeed(gateway, buyer.token)
+        for gateway, buyer in zip((shop["gateway"], second["gateway"]), buyers, strict=True)
+    ]
+    try:
+        orders = []
+        for buyer in buyers:
+            for _ in range(2):
+                assert buyer.put_in_cart(product, 1).status_code == 200
+                placed = buyer.check_out()
+                assert placed.status_code == 201, placed.text
+                orders.append((buyer, placed.json()["order_id"]))
+        for feed, buyer in zip(feeds, buyers, strict=True):
+            for owner, order_id in orders:
+                if owner is buyer:
+                    eventually(
+                        partial(heard, feed, order_id, "paid"),
+                        f"the feed of {buyer.email} hears order {order_id} paid",
+                    )
+    finally:
+        for feed in feeds:
+            feed.close()

@@ -6,6 +6,7 @@ import time
 
 import httpx
 import pytest
+from shop_dapr.health import READINESS_TOPIC
 
 from tests.system.faults import BROKER, freeze, thaw
 from tests.system.launcher import Sidecar
@@ -44,13 +45,10 @@ def test_a_frozen_service_gives_callers_a_prompt_clear_error(
 def test_the_circuit_opens_on_a_frozen_broker_and_closes_after_it_recovers(
     catalog: Sidecar, profile: str
 ) -> None:
-    # A topic the catalog owns (the only ones its sidecar lets it publish), about a
-    # product that does not exist: the gateway's eviction of it changes nothing.
+    # The readiness probe's topic on the order pipeline's component: the catalog may
+    # publish it, and nobody receives it.
     def publish() -> httpx.Response:
-        return catalog.api.post(
-            "/v1.0/publish/pubsub/catalog.product-changed",
-            json={"product_id": "breaker-test", "change": "upserted"},
-        )
+        return catalog.api.post(f"/v1.0/publish/pubsub/{READINESS_TOPIC}", json={})
 
     frozen = freeze(BROKER[profile])
     try:

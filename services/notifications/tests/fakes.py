@@ -1,5 +1,8 @@
 """Test doubles and event builders shared by the notifications tests."""
 
+import httpx
+from fastapi import FastAPI
+from pydantic import BaseModel
 from shop_auth.testing import FakeIdentity
 
 # Signs the clients' tokens and serves its keys through the fake sidecar.
@@ -59,3 +62,25 @@ def status_changed(
         "tracking_number": tracking_number,
     }
     return cloud_event(data, "shop.orders.order-status-changed.v1", f"{status}-{order_id}")
+
+
+class Loopback:
+    """The `broadcast` component: what an instance broadcasts comes back to the event
+    route of every instance in `apps` (this one included), as their sidecars would
+    deliver it. Add the apps once they are made."""
+
+    def __init__(self) -> None:
+        self.apps: list[FastAPI] = []
+        self.published: list[tuple[str, BaseModel]] = []
+
+    async def publish(
+        self, topic: str, event_type: str, payload: BaseModel, event_id: str | None = None
+    ) -> None:
+        assert self.apps, "no app subscribed: add it to Loopback.apps"
+        self.published.append((topic, payload))
+        event = cloud_event(payload.model_dump(mode="json"), event_type, f"e{len(self.published)}")
+        for app in self.apps:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+                reply = await client.post(f"/events/{topic.replace('.', '/')}", json=event)
+            assert reply.json() == {"status": "SUCCESS"}, reply.text

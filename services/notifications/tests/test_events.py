@@ -7,7 +7,14 @@ import httpx
 import pytest
 from shop_dapr.app import Dapr
 from shop_dapr.bindings import MailNotSent
-from shop_dapr.testing import InMemoryMailSender, InMemoryStateStore, Mail, fake_dapr, serving
+from shop_dapr.testing import (
+    InMemoryMailSender,
+    InMemoryPublisher,
+    InMemoryStateStore,
+    Mail,
+    fake_dapr,
+    serving,
+)
 
 from notifications.main import create_app
 from notifications.settings import Settings
@@ -200,3 +207,20 @@ async def test_on_its_way_to_an_unmailable_address_is_dropped(
 
     assert response.json() == {"status": "DROP"}
     assert mail.sent == []
+
+
+async def test_a_status_the_broker_cannot_take_is_retried_before_any_mail(
+    state: InMemoryStateStore, mail: InMemoryMailSender
+) -> None:
+    # The live feeds hear of it by the broadcast: without it, the event is redelivered,
+    # and the receipt goes out then (the status first, then the mail).
+    broadcaster = InMemoryPublisher(failure=RuntimeError("broker down"))
+    async for client in serve(fake_dapr(state=state, mail=mail, broadcaster=broadcaster)):
+        response = await client.post(CHANGED, json=status_changed("paid"))
+        assert response.json() == {"status": "RETRY"}
+        assert mail.sent == []
+        broadcaster.failure = None
+        again = await client.post(CHANGED, json=status_changed("paid"))
+        assert again.json() == {"status": "SUCCESS"}
+        assert [topic for topic, _, _ in broadcaster.published] == ["notifications.order-update"]
+        assert len(mail.sent) == 1

@@ -1,6 +1,7 @@
 """The live status WebSocket in-process, driven by the topic handlers."""
 
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 from fastapi import FastAPI
@@ -8,22 +9,31 @@ from fastapi.testclient import TestClient
 from shop_auth import Authenticator
 from shop_auth.testing import FakeIdentity
 from shop_dapr.app import provided_by
-from shop_dapr.testing import fake_dapr
+from shop_dapr.testing import fake_dapr, serving
 from starlette.websockets import WebSocketDisconnect
 
 from notifications.main import create_app
 from notifications.service import StatusHub
 from notifications.settings import Settings
-from notifications.tests.fakes import IDENTITY, order_created, status_changed
+from notifications.tests.fakes import IDENTITY, Loopback, order_created, status_changed
 
 CREATED = "/events/orders/order-created"
 CHANGED = "/events/orders/order-status-changed"
 ADA = f"/ws/orders?token={IDENTITY.token('ada')}"
 
 
+def looped_app(identity: FakeIdentity = IDENTITY, loopback: Loopback | None = None) -> FastAPI:
+    """An instance of notifications, subscribed to `loopback` (its own if none): what
+    any instance on it broadcasts reaches this one's clients."""
+    loopback = loopback or Loopback()
+    app = create_app(Settings(), fake_dapr(sidecar=identity.handle, broadcaster=loopback))
+    loopback.apps.append(app)
+    return app
+
+
 @pytest.fixture
 def app() -> FastAPI:
-    return create_app(Settings(), fake_dapr(sidecar=IDENTITY.handle))
+    return looped_app()
 
 
 @pytest.fixture
@@ -161,7 +171,7 @@ def test_keys_rotated_by_identity_are_fetched_again(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(Authenticator, "MIN_REFRESH_INTERVAL_SECONDS", 0.0)
     identity = FakeIdentity()
     old = identity.token("ada")
-    with TestClient(create_app(Settings(), fake_dapr(sidecar=identity.handle))) as client:
+    with TestClient(looped_app(identity)) as client:
         with client.websocket_connect(f"/ws/orders?token={old}") as first:
             client.post(CREATED, json=order_created("o-1", user_id="ada"))
             assert first.receive_json() == update("o-1", "pending")
@@ -180,7 +190,7 @@ def test_unavailable_keys_close_with_try_again_later() -> None:
     identity = FakeIdentity()
     identity.down = True
     with (
-        TestClient(create_app(Settings(), fake_dapr(sidecar=identity.handle))) as client,
+        TestClient(looped_app(identity)) as client,
         client.websocket_connect(f"/ws/orders?token={identity.token()}") as ws,
         pytest.raises(WebSocketDisconnect) as closed,
     ):
@@ -188,3 +198,26 @@ def test_unavailable_keys_close_with_try_again_later() -> None:
 
     assert closed.value.code == 1013
     assert closed.value.reason.startswith("identity's keys are unavailable")
+
+
+def test_a_client_of_one_instance_gets_what_another_instance_received() -> None:
+    # Two instances: the order events go to one of them (their consumer group), the
+    # buyer's socket is on the other. Both run on the second's event loop, as two
+    # processes each run on their own: one loop, never a queue touched from two.
+    loopback = Loopback()
+    receiver, other = looped_app(loopback=loopback), looped_app(loopback=loopback)
+    with TestClient(other) as client:
+        portal = client.portal
+        assert portal is not None  # set while the client is open
+        with (
+            portal.wrap_async_context_manager(serving(receiver)) as receiving,
+            client.websocket_connect(ADA) as ws,
+        ):
+            for path, event in [
+                (CREATED, order_created("o-1", user_id="ada")),
+                (CHANGED, status_changed("paid", "o-1", user_id="ada")),
+            ]:
+                reply = portal.call(partial(receiving.post, path, json=event))
+                assert reply.json() == {"status": "SUCCESS"}
+            received = [ws.receive_json() for _ in range(2)]
+    assert received == [update("o-1", "pending"), update("o-1", "paid")]
