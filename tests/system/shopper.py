@@ -1,10 +1,11 @@
 """A shopper driving the shop through the gateway only, as a client would."""
 
+import concurrent.futures
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -129,6 +130,22 @@ def admin_put_product(catalog: Sidecar, admin_token: str, product_id: str, **fie
         timeout=30,
     )
     assert answer.status_code == 200, answer.text
+
+
+def race(
+    product_id: str, gateways: Sequence[str], buyers: int = 20
+) -> list[tuple[Shopper, httpx.Response]]:
+    """`buyers` new buyers, taking turns over `gateways`, each with one of the product in
+    the cart, check out at the same moment: each with the answer it got. The answers
+    are 201 (placed) or 409 (sold out), or the assertion lists the others."""
+    racing = [Shopper(gateways[n % len(gateways)]).register_and_log_in() for n in range(buyers)]
+    for buyer in racing:
+        assert buyer.put_in_cart(product_id, 1).status_code == 200
+    with concurrent.futures.ThreadPoolExecutor(max_workers=buyers) as pool:
+        answers = list(pool.map(lambda b: b.check_out(), racing))
+    odd = [a.text for a in answers if a.status_code not in (201, 409)]
+    assert not odd, odd
+    return list(zip(racing, answers, strict=True))
 
 
 def available(gateway: str, product_id: str) -> int:

@@ -10,7 +10,6 @@ An order's status reaches one notifications instance, which broadcasts it to eve
 instance's live feeds. docs/scaling.md says what each service relies on to run as
 several instances."""
 
-import concurrent.futures
 import uuid
 from collections.abc import Iterator
 from functools import partial
@@ -21,7 +20,14 @@ import pytest
 
 from tests.system.conftest import app_env
 from tests.system.launcher import SERVICES, Sidecar, start_together
-from tests.system.shopper import Shopper, StatusFeed, admin_put_product, available, eventually
+from tests.system.shopper import (
+    Shopper,
+    StatusFeed,
+    admin_put_product,
+    available,
+    eventually,
+    race,
+)
 
 # Well under the gateway's cache lifetime (60 s): an answer within it came from eviction.
 DEADLINE_SECONDS = 15.0
@@ -174,18 +180,11 @@ def test_buyers_through_both_gateways_race_for_the_last_five(
     gateways = [shop["gateway"], second["gateway"]]
     product_id = f"pair-race-{uuid.uuid4().hex[:10]}"
     admin_put_product(shop["catalog"], secrets["catalog-admin-token"], product_id, stock=5)
-    buyers = [Shopper(gateways[n % 2].app_url).register_and_log_in() for n in range(20)]
-    for buyer in buyers:
-        assert buyer.put_in_cart(product_id, 1).status_code == 200
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(lambda b: b.check_out(), buyers))
+    answers = race(product_id, [gateway.app_url for gateway in gateways])
 
-    codes = sorted(a.status_code for a in answers)
-    assert codes == [201] * 5 + [409] * 15, [
-        a.text for a in answers if a.status_code not in (201, 409)
-    ]
-    for buyer, answer in zip(buyers, answers, strict=True):
+    assert sorted(a.status_code for _, a in answers) == [201] * 5 + [409] * 15
+    for buyer, answer in answers:
         if answer.status_code == 201:
             order = buyer.order_when(answer.json()["order_id"], "delivered")
             assert order["payment"]["amount_cents"] == 1000
