@@ -22,6 +22,19 @@ require_cmd() { # <command> <how to fix>
   command -v "$1" >/dev/null 2>&1 || die "'$1' not found: $2"
 }
 
+# A Go at least as new as the `go` line of a module's go.mod (the oldest Go that builds
+# it). With GOTOOLCHAIN=local, too old is an error with its fix, never a download.
+require_go() { # <folder of the go.mod>
+  local mod="$1/go.mod" have wanted
+  wanted="$(awk '$1 == "go" { print $2; exit }' "$mod")"
+  require_cmd go "install Go >= $wanted (https://go.dev/dl/, or your distribution's golang package) and put it on PATH"
+  have="$(go env GOVERSION)"
+  have="${have#go}"
+  if [[ "$(printf '%s\n%s\n' "$wanted" "$have" | sort -V | head -n1)" != "$wanted" ]]; then
+    die "Go $have is too old: ${mod#"$ROOT"/} needs Go >= $wanted; install it from https://go.dev/dl/ and put it first on PATH"
+  fi
+}
+
 # A value from the local secret store (.data/secrets.json, written by infra.sh).
 secret() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DATA_DIR/secrets.json" "$1"; }
 

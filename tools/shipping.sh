@@ -16,20 +16,6 @@ BIN="$RUNTIME_DIR/bin/shipping"
 # error with its fix, not a download.
 export GOTOOLCHAIN=local
 
-require_go() {
-  require_cmd go "install Go >= $(wanted_go) (https://go.dev/dl/, or your distribution's golang package) and put it on PATH"
-  local have wanted
-  have="$(go env GOVERSION)"
-  have="${have#go}"
-  wanted="$(wanted_go)"
-  if [[ "$(printf '%s\n%s\n' "$wanted" "$have" | sort -V | head -n1)" != "$wanted" ]]; then
-    die "Go $have is too old: services/shipping/go.mod needs Go >= $wanted; install it from https://go.dev/dl/ and put it first on PATH"
-  fi
-}
-
-# The `go` line of go.mod: the oldest Go that builds the service.
-wanted_go() { awk '$1 == "go" { print $2; exit }' "$SRC/go.mod"; }
-
 # Up to date when no source, go.mod or go.sum is newer than the binary: a re-run costs
 # a find, not a go command.
 up_to_date() {
@@ -40,7 +26,7 @@ build() {
   if up_to_date; then
     return 0
   fi
-  require_go
+  require_go "$SRC"
   mkdir -p "$(dirname "$BIN")"
   log "building shipping (Go) into ${BIN#"$ROOT"/}"
   # The first build downloads the modules go.sum pins, from the Go module proxy.
@@ -48,7 +34,7 @@ build() {
 }
 
 format_check() {
-  require_go
+  require_go "$SRC"
   local unformatted
   unformatted="$(cd "$SRC" && gofmt -l .)"
   [[ -z "$unformatted" ]] || die "not gofmt-formatted (run: gofmt -w services/shipping): $unformatted"

@@ -120,15 +120,24 @@ class Shopper:
         return found
 
 
-def admin_put_product(catalog: Sidecar, admin_token: str, product_id: str, **fields: Any) -> None:
-    """Through the catalog's own sidecar: admin writes are not part of the public API."""
+def admin_put_product(
+    catalog: Sidecar, admin_token: str, product_id: str, straight: bool = False, **fields: Any
+) -> None:
+    """Through the catalog's own sidecar: admin writes are not part of the public API.
+    `straight`: to this catalog instance's app itself, with its app token (its sidecar's
+    invocation may pick another instance of the app id)."""
     body = {"name": product_id, "category": "test", "price_cents": 1000, "stock": 5} | fields
-    answer = catalog.api.put(
-        f"/v1.0/invoke/catalog/method/products/{product_id}",
-        json=body,
-        headers={"Authorization": f"Bearer {admin_token}"},
-        timeout=30,
-    )
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    if straight:
+        answer = httpx.put(
+            f"{catalog.app_url}/products/{product_id}",
+            json=body,
+            headers=admin | {"dapr-api-token": catalog.app_token},
+            timeout=30,
+        )
+    else:
+        path = f"/v1.0/invoke/catalog/method/products/{product_id}"
+        answer = catalog.api.put(path, json=body, headers=admin, timeout=30)
     assert answer.status_code == 200, answer.text
 
 

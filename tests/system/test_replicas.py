@@ -54,19 +54,6 @@ def second(shop: dict[str, Sidecar], profile: str) -> Iterator[dict[str, Sidecar
             sidecar.stop()
 
 
-def admin_put(catalog: Sidecar, admin_token: str, product_id: str, **fields: Any) -> None:
-    """Straight to this catalog instance (through its sidecar, invocation would pick
-    either instance)."""
-    body = {"name": product_id, "category": "replicas", "price_cents": 1000, "stock": 5} | fields
-    answer = httpx.put(
-        f"{catalog.app_url}/products/{product_id}",
-        json=body,
-        headers={"Authorization": f"Bearer {admin_token}", "dapr-api-token": catalog.app_token},
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-
-
 def listed(catalog: Sidecar, words: str) -> list[dict[str, Any]]:
     """What this catalog instance's own listing finds for `words`."""
     answer = httpx.get(
@@ -88,13 +75,10 @@ def price(gateway: Sidecar, product_id: str) -> tuple[int, str] | None:
     return answer.json()["price_cents"], answer.headers["X-Cache"]
 
 
-def caches(gateway: Sidecar, product_id: str, cents: int) -> bool:
-    return price(gateway, product_id) == (cents, "hit")
-
-
-def serves_price(gateway: Sidecar, product_id: str, cents: int) -> bool:
+def serves(gateway: Sidecar, product_id: str, cents: int, cache: str | None = None) -> bool:
+    """Whether this gateway instance answers `cents` (and from `cache`, if given)."""
     answer = price(gateway, product_id)
-    return answer is not None and answer[0] == cents
+    return answer is not None and answer[0] == cents and cache in (None, answer[1])
 
 
 def test_a_product_change_reaches_every_catalog_and_gateway_instance(
@@ -105,20 +89,24 @@ def test_a_product_change_reaches_every_catalog_and_gateway_instance(
     admin = secrets["catalog-admin-token"]
     product_id = f"replica-{uuid.uuid4().hex[:10]}"
     # Made through the first catalog: the second learns of it by the broadcast alone.
-    admin_put(catalogs[0], admin, product_id, name=f"{product_id} teal", price_cents=1000)
+    admin_put_product(
+        catalogs[0], admin, product_id, straight=True, name=f"{product_id} teal", price_cents=1000
+    )
     for catalog in catalogs:
         eventually(partial(listed, catalog, f"{product_id} teal"), f"{catalog.name} lists it")
     for gateway in gateways:
         # Until it is in each gateway's cache. (A gateway just started replays the
         # broadcast's recent notices, this product's among them, which may evict it once.)
-        eventually(partial(caches, gateway, product_id, 1000), f"{gateway.name} caches it")
+        eventually(partial(serves, gateway, product_id, 1000, "hit"), f"{gateway.name} caches it")
 
     # Changed through the second catalog this time.
-    admin_put(catalogs[1], admin, product_id, name=f"{product_id} amber", price_cents=1500)
+    admin_put_product(
+        catalogs[1], admin, product_id, straight=True, name=f"{product_id} amber", price_cents=1500
+    )
 
     for gateway in gateways:
         eventually(
-            partial(serves_price, gateway, product_id, 1500),
+            partial(serves, gateway, product_id, 1500),
             f"{gateway.name} evicts the old price",
             timeout=DEADLINE_SECONDS,
         )
