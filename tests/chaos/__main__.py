@@ -1,8 +1,8 @@
-"""`python -m tests.chaos --profile <p> [--style choreography|workflow] [--buyers N]
-[--kills all|short] [--out path]`: starts the shop with the checkout in that style, runs
-the chaos suite against it, writes the report (JSON) and exits non-zero when a check
-failed. The profile's backing services must be up (`tools/infra.sh up <profile>`;
-`make chaos` does it)."""
+"""`python -m tests.chaos --profile <p> [--style choreography|workflow] [--replicas 1|2]
+[--buyers N] [--kills all|short] [--out path]`: starts the shop with the checkout in
+that style and that many instances of every service, runs the chaos suite against it,
+writes the report (JSON) and exits non-zero when a check failed. The profile's backing
+services must be up (`tools/infra.sh up <profile>`; `make chaos` does it)."""
 
 import argparse
 import json
@@ -20,10 +20,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__)
     parser.add_argument("--profile", required=True, choices=PROFILES)
     parser.add_argument("--style", choices=("choreography", "workflow"), default=Plan.style)
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="instances of every service; with 2, the kills take one instance of a pair",
+    )
     parser.add_argument("--buyers", type=int, default=Plan.buyers)
     parser.add_argument("--kills", choices=SCHEDULES, default=Plan.kills)
     parser.add_argument(
-        "--out", type=Path, help="default: docs/reliability/<profile>[-workflow].json"
+        "--out",
+        type=Path,
+        help="default: docs/reliability/<profile>[-workflow][-replicas].json",
     )
     parser.add_argument(
         "--rate", type=float, help="buyers a second (default: spread over the kill schedule)"
@@ -36,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     suffix = "" if args.style == "choreography" else f"-{args.style}"
+    suffix += "" if args.replicas == 1 else "-replicas"
     out = args.out or ROOT / "docs" / "reliability" / f"{args.profile}{suffix}.json"
     plan = Plan(
         profile=args.profile,
@@ -51,8 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     check_ready_to_start(args.profile)
     admin_token = json.loads((ROOT / ".data" / "secrets.json").read_text())["catalog-admin-token"]
-    print(f"starting the shop on {args.profile}, checkout {args.style}", flush=True)
-    shop = start_shop(args.profile, args.style)
+    print(
+        f"starting the shop on {args.profile}, checkout {args.style}, "
+        f"{args.replicas} instance(s) of every service",
+        flush=True,
+    )
+    shop = start_shop(args.profile, args.style, args.replicas)
     try:
         report = run_chaos(shop, plan, admin_token)
     finally:

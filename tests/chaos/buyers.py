@@ -2,7 +2,9 @@
 in, puts 1 or 2 of the run's products in its cart and checks out with an
 Idempotency-Key. A transport error, a 5xx or a 429 is retried (the checkout with the
 same key) until the buyer's deadline; any other 4xx is final (409: out of stock).
-Buyers arrive at a fixed rate, several in flight."""
+Buyers arrive at a fixed rate, several in flight. With several gateway instances, the
+buyers are spread over them and each retry goes to the next, as a load balancer that
+routes around a dead instance would."""
 
 import random
 import threading
@@ -70,10 +72,11 @@ def make_buyers(count: int, product_ids: list[str], seed: int) -> list[Buyer]:
 
 @dataclass
 class Crowd:
-    """Sends the buyers in at `rate` a second, at most `in_flight` at once.
-    `on_accepted(buyer, order)` runs in the buyer's thread when its order is accepted."""
+    """Sends the buyers in at `rate` a second, at most `in_flight` at once, through the
+    `gateways` (their base URLs). `on_accepted(buyer, order)` runs in the buyer's thread
+    when its order is accepted."""
 
-    gateway: str
+    gateways: list[str]
     clock: Clock
     rate: float
     in_flight: int
@@ -81,11 +84,14 @@ class Crowd:
     on_accepted: Callable[[Buyer, dict[str, Any]], None] = lambda buyer, order: None
 
     def __post_init__(self) -> None:
-        self._client = httpx.Client(
-            base_url=f"{self.gateway}/api/v1",
-            timeout=30,
-            limits=httpx.Limits(max_connections=self.in_flight + 4),
-        )
+        self._clients = [
+            httpx.Client(
+                base_url=f"{gateway}/api/v1",
+                timeout=30,
+                limits=httpx.Limits(max_connections=self.in_flight + 4),
+            )
+            for gateway in self.gateways
+        ]
         self._lock = threading.Lock()
         self.accepted = 0
 
@@ -101,7 +107,8 @@ class Crowd:
                 for future in futures:
                     future.result()
         finally:
-            self._client.close()
+            for client in self._clients:
+                client.close()
 
     def _buy(self, buyer: Buyer) -> None:
         until = time.monotonic() + self.deadline
@@ -179,8 +186,9 @@ class Crowd:
         delay = 0.5
         while True:
             wait = delay
+            client = self._clients[(buyer.number + buyer.retries) % len(self._clients)]
             try:
-                answer = self._client.request(method, path, **request)
+                answer = client.request(method, path, **request)
                 problem = f"{method} {path}: HTTP {answer.status_code} {answer.text[:120]}"
                 if answer.status_code == 429:
                     wait = float(answer.headers.get("retry-after", delay))

@@ -41,24 +41,38 @@ class Target:
 def targets(shop: dict[str, Sidecar], profile: str, schedule: str) -> list[Target]:
     """What a schedule kills, in turn. "all": every app, every sidecar, the broker and
     the state store, placement and scheduler. "short": the orders app, the payments
-    sidecar and the broker."""
+    sidecar and the broker. With two instances of each service (`shop` has "orders-2"),
+    a service's app dies in its first instance and its sidecar in its second: the other
+    instance of the pair carries on meanwhile."""
     if schedule == "short":
         return [
             _process(shop, "orders", "app"),
-            _process(shop, "payments", "daprd"),
+            _process(shop, _last_instance(shop, "payments"), "daprd"),
             _backing(shop, profile, backing.BROKER[profile]),
         ]
     if schedule != "all":
         raise ValueError(f"unknown kill schedule '{schedule}': choose one of {SCHEDULES}")
-    services = [_process(shop, s, p) for s in KILL_ORDER for p in ("app", "daprd")]
+    services = [
+        target
+        for app_id in KILL_ORDER
+        for target in (
+            _process(shop, app_id, "app"),
+            _process(shop, _last_instance(shop, app_id), "daprd"),
+        )
+    ]
     infra = [*backing.BROKER_AND_STORE[profile], *backing.CONTROL_PLANE]
     return services + [_backing(shop, profile, name) for name in infra]
 
 
-def _process(shop: dict[str, Sidecar], app_id: str, process: str) -> Target:
-    sidecar = shop[app_id]
+def _last_instance(shop: dict[str, Sidecar], app_id: str) -> str:
+    """The name of the app id's last instance in `shop`: "payments-2", or "payments"."""
+    return max((s for s in shop.values() if s.app_id == app_id), key=lambda s: s.instance).name
+
+
+def _process(shop: dict[str, Sidecar], name: str, process: str) -> Target:
+    sidecar = shop[name]
     return Target(
-        f"{app_id}/{process}",
+        f"{name}/{process}",
         kill=lambda: sidecar.kill(process),
         restart=lambda: sidecar.restart(process),
         wait_ready=lambda: wait_service_ready(sidecar),
@@ -93,15 +107,15 @@ def wait_service_ready(sidecar: Sidecar, timeout: float = READY_TIMEOUT) -> None
         for name, process in sidecar.processes.items():
             if process.poll() is not None:
                 raise RuntimeError(
-                    f"{sidecar.app_id}'s {name} exited with {process.returncode}: see "
-                    f"{LOGS}/{sidecar.log_prefix}-{sidecar.app_id}-{name}.log"
+                    f"{sidecar.name}'s {name} exited with {process.returncode}: see "
+                    f"{LOGS}/{sidecar.log_prefix}-{sidecar.name}-{name}.log"
                 )
         return service_ready(sidecar)
 
     eventually(
         ready,
-        f"{sidecar.app_id} to be up again (daprd /v1.0/healthz 204, app /healthz): "
-        f"see {LOGS}/{sidecar.log_prefix}-{sidecar.app_id}-daprd.log and -app.log",
+        f"{sidecar.name} to be up again (daprd /v1.0/healthz 204, app /healthz): "
+        f"see {LOGS}/{sidecar.log_prefix}-{sidecar.name}-daprd.log and -app.log",
         timeout,
     )
 

@@ -78,17 +78,19 @@ def run_chaos(shop: dict[str, Sidecar], plan: Plan, admin_token: str) -> dict[st
     starting = create_products(shop["catalog"], admin_token, run_id, plan.products, stock)
     buyers = make_buyers(plan.buyers, list(starting), plan.seed)
     targets = kills.targets(shop, plan.profile, plan.kills)
+    gateways = [sidecar.app_url for sidecar in shop.values() if sidecar.app_id == "gateway"]
     rate = plan.arrival_rate(len(targets))
     clock.say(
-        f"run {run_id} on {plan.profile} ({plan.style}): {plan.buyers} buyers at {rate:.2f}/s, "
-        f"{len(targets)} kills, {plan.products} products of {stock} units"
+        f"run {run_id} on {plan.profile} ({plan.style}, {len(gateways)} instance(s) of "
+        f"every service): {plan.buyers} buyers at {rate:.2f}/s, {len(targets)} kills, "
+        f"{plan.products} products of {stock} units"
     )
 
     # The forgeries spread over the buyers' arrivals.
     spacing = plan.buyers / rate / max(plan.forgeries, 1)
     forger = Forger(shop, clock, plan.forgeries, spacing)
     crowd = Crowd(
-        shop["gateway"].app_url, clock, rate, plan.in_flight, plan.buyer_deadline,
+        gateways, clock, rate, plan.in_flight, plan.buyer_deadline,
         on_accepted=forger.on_accepted,
     )  # fmt: skip
     errors: list[str] = []
@@ -130,6 +132,7 @@ def run_chaos(shop: dict[str, Sidecar], plan: Plan, admin_token: str) -> dict[st
     run = {
         "profile": plan.profile,
         "checkout_style": plan.style,
+        "replicas": len(gateways),
         "run_id": run_id,
         "started_at": datetime.fromtimestamp(clock.started, UTC).isoformat(timespec="seconds"),
         "git_commit": _git_commit(),

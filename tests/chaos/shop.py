@@ -3,7 +3,7 @@ launcher), on the profile's backing services, which must be up already."""
 
 import socket
 
-from tests.system.launcher import PORTS, QUICK_CARRIER, SERVICES, Sidecar, start_together
+from tests.system.launcher import PORTS, QUICK_CARRIER, Sidecar, start_services
 
 # What each profile needs listening (tools/infra.sh starts them).
 NEEDS = {
@@ -41,21 +41,21 @@ def check_ready_to_start(profile: str) -> None:
         )
 
 
-def start_shop(profile: str, style: str = "choreography") -> dict[str, Sidecar]:
-    """The shop with the checkout in `style` (orders' CHECKOUT_STYLE)."""
-
+def start_shop(profile: str, style: str = "choreography", replicas: int = 1) -> dict[str, Sidecar]:
+    """The shop with the checkout in `style` (orders' CHECKOUT_STYLE), `replicas`
+    instances of every service, by name: "orders", then "orders-2", ... (Sidecar.name)."""
     app_env = {"orders": {"CHECKOUT_STYLE": style}, "shipping": QUICK_CARRIER}
-
-    def start(sidecars: dict[str, Sidecar]) -> None:
-        for app_id, sidecar in sidecars.items():
-            sidecar.start(app_env.get(app_id))
-        for sidecar in sidecars.values():
-            sidecar.wait_ready(timeout=90)
-
-    return start_together(
-        lambda: {app_id: Sidecar(app_id, profile, log_prefix="chaos") for app_id in SERVICES},
-        start,
-    )
+    shop: dict[str, Sidecar] = {}
+    try:
+        for instance in range(1, replicas + 1):
+            started = start_services(
+                profile, lambda app_id, _: app_env.get(app_id), instance, log_prefix="chaos"
+            )
+            shop.update({sidecar.name: sidecar for sidecar in started.values()})
+    except BaseException:
+        stop_shop(shop)
+        raise
+    return shop
 
 
 def stop_shop(shop: dict[str, Sidecar]) -> None:

@@ -13,9 +13,8 @@ from tests.system.launcher import (
     PROFILES,
     QUICK_CARRIER,
     ROOT,
-    SERVICES,
     Sidecar,
-    start_together,
+    start_services,
 )
 from tests.system.shopper import Shopper, admin_put_product
 
@@ -97,16 +96,7 @@ def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
             "consumer groups with these tests and would take their events; stop it first",
             pytrace=False,
         )
-
-    def start(sidecars: dict[str, Sidecar]) -> None:
-        for app_id, sidecar in sidecars.items():
-            sidecar.start(app_env(app_id, sidecars))
-        for sidecar in sidecars.values():
-            sidecar.wait_ready(timeout=90)
-
-    sidecars = start_together(
-        lambda: {app_id: Sidecar(app_id, profile) for app_id in SERVICES}, start
-    )
+    sidecars = start_services(profile, app_env)
     _started_shops.append(sidecars)
     try:
         yield sidecars
@@ -115,8 +105,32 @@ def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
             sidecar.stop()
 
 
-# The shops the `shop` fixture started, for `without_the_session_shop`.
+@pytest.fixture(scope="session")
+def second(shop: dict[str, Sidecar], profile: str) -> Iterator[dict[str, Sidecar]]:
+    """A second instance of every service beside the session's shop, under the same app
+    ids (docs/scaling.md), started by the first test that asks (test_replicas) and kept
+    for the chaos test, which kills one instance of each pair. The second gateway relays
+    the live feed to the second notifications; the second orders checks out in the style
+    the first has."""
+
+    def env(app_id: str, sidecars: dict[str, Sidecar]) -> dict[str, str]:
+        style = {"CHECKOUT_STYLE": _checkout_style[-1]} if app_id == "orders" else {}
+        return {**app_env(app_id, {**shop, **sidecars}), **style}
+
+    sidecars = start_services(profile, env, instance=2)
+    _started_shops.append(sidecars)
+    try:
+        yield sidecars
+    finally:
+        for sidecar in sidecars.values():
+            sidecar.stop()
+
+
+# The instances the `shop` and `second` fixtures started, for `without_the_session_shop`
+# and `checkout_style`.
 _started_shops: list[dict[str, Sidecar]] = []
+# The checkout style the orders instances run in, the latest last (orders' default first).
+_checkout_style = ["choreography"]
 
 
 @pytest.fixture
@@ -131,10 +145,13 @@ def without_the_session_shop() -> None:
 
 @pytest.fixture(scope="session", params=STYLES)
 def checkout_style(request: pytest.FixtureRequest, shop: dict[str, Sidecar]) -> str:
-    """The orders app restarted in each checkout style in turn (CHECKOUT_STYLE): pytest
+    """Every orders app restarted in each checkout style in turn (CHECKOUT_STYLE): pytest
     runs every test that takes this fixture in one style, then in the other."""
     style: str = request.param
-    shop["orders"].restart_app({"CHECKOUT_STYLE": style})
+    _checkout_style.append(style)
+    for sidecars in _started_shops:
+        if sidecars["orders"].processes:  # not stopped
+            sidecars["orders"].restart_app({"CHECKOUT_STYLE": style})
     return style
 
 
@@ -163,10 +180,11 @@ def gateway(shop: dict[str, Sidecar]) -> Sidecar:
 
 
 # Run last, in this order: the fault tests stop and freeze services (their breakers
-# need a few seconds to close again); the replica test adds a second catalog and gateway
-# to the shop, which then share its invocations and events; the chaos test kills and
-# restarts processes, the broker among them; `dapr run -f` starts a second copy of every
-# app, whose consumers join the session's consumer groups and may take their events.
+# need a few seconds to close again); the replica test adds a second instance of every
+# service to the shop, which then share its invocations and events; the chaos test
+# kills and restarts processes of both instances, the broker among them; `dapr run -f`
+# starts another copy of every app, whose consumers join the session's consumer groups
+# and may take their events.
 RUN_LAST = {
     "test_readiness.py": 1,
     "test_resiliency.py": 2,

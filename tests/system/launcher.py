@@ -340,3 +340,28 @@ def start_together(
             continue
         return sidecars
     raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+def start_services(
+    profile: str,
+    env: Callable[[str, dict[str, Sidecar]], dict[str, str] | None],
+    instance: int = 1,
+    log_prefix: str = "test",
+) -> dict[str, Sidecar]:
+    """Every service of the shop beside its own daprd, as `instance` of its app id, by
+    app id; each app gets `env(app_id, these sidecars)` added to its environment. Returns
+    once every sidecar is healthy."""
+
+    def start(sidecars: dict[str, Sidecar]) -> None:
+        for app_id, sidecar in sidecars.items():
+            sidecar.start(env(app_id, sidecars))
+        for sidecar in sidecars.values():
+            sidecar.wait_ready(timeout=90)
+
+    return start_together(
+        lambda: {
+            app_id: Sidecar(app_id, profile, instance=instance, log_prefix=log_prefix)
+            for app_id in SERVICES
+        },
+        start,
+    )

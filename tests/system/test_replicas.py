@@ -11,15 +11,12 @@ instance's live feeds. docs/scaling.md says what each service relies on to run a
 several instances."""
 
 import uuid
-from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.system.conftest import app_env
-from tests.system.launcher import SERVICES, Sidecar, start_together
+from tests.system.launcher import Sidecar
 from tests.system.shopper import (
     Shopper,
     StatusFeed,
@@ -31,27 +28,6 @@ from tests.system.shopper import (
 
 # Well under the gateway's cache lifetime (60 s): an answer within it came from eviction.
 DEADLINE_SECONDS = 15.0
-
-
-@pytest.fixture(scope="module")
-def second(shop: dict[str, Sidecar], profile: str) -> Iterator[dict[str, Sidecar]]:
-    """A second instance of every service, started beside the session's shop; the
-    second gateway relays the live feed to the second notifications."""
-
-    def start(sidecars: dict[str, Sidecar]) -> None:
-        for app_id, sidecar in sidecars.items():
-            sidecar.start(app_env(app_id, {**shop, **sidecars}))
-        for sidecar in sidecars.values():
-            sidecar.wait_ready(timeout=90)
-
-    sidecars = start_together(
-        lambda: {app_id: Sidecar(app_id, profile, instance=2) for app_id in SERVICES}, start
-    )
-    try:
-        yield sidecars
-    finally:
-        for sidecar in sidecars.values():
-            sidecar.stop()
 
 
 def listed(catalog: Sidecar, words: str) -> list[dict[str, Any]]:
@@ -160,7 +136,10 @@ def test_every_live_feed_hears_of_every_order_whichever_instance_received_it(
 
 
 def test_buyers_through_both_gateways_race_for_the_last_five(
-    shop: dict[str, Sidecar], second: dict[str, Sidecar], secrets: dict[str, str]
+    checkout_style: str,
+    shop: dict[str, Sidecar],
+    second: dict[str, Sidecar],
+    secrets: dict[str, str],
 ) -> None:
     # Every hop may land on either instance: gateway, orders, catalog's reservation,
     # payments' charge, catalog's commit, shipping. Exactly five are sold, each paid
@@ -181,7 +160,7 @@ def test_buyers_through_both_gateways_race_for_the_last_five(
 
 
 def test_the_same_key_through_either_gateway_makes_one_order(
-    shop: dict[str, Sidecar], second: dict[str, Sidecar], product: str
+    checkout_style: str, shop: dict[str, Sidecar], second: dict[str, Sidecar], product: str
 ) -> None:
     first_gateway, second_gateway = shop["gateway"], second["gateway"]
     buyer = Shopper(first_gateway.app_url).register_and_log_in()

@@ -51,6 +51,22 @@ def test_the_short_schedule_kills_orders_payments_sidecar_and_the_broker() -> No
     assert names == ["orders/app", "payments/daprd", "kafka"]
 
 
+def test_with_pairs_an_app_dies_in_one_instance_and_its_sidecar_in_the_other() -> None:
+    pairs = {
+        sidecar.name: sidecar
+        for instance in (1, 2)
+        for sidecar in (Sidecar(app_id, "redis", instance=instance) for app_id in SERVICES)
+    }
+    names = [t.name for t in targets(pairs, "redis", "all")]
+    processes = {f"{app}/app" for app in SERVICES} | {f"{app}-2/daprd" for app in SERVICES}
+    assert set(names[: len(processes)]) == processes
+    assert [t.name for t in targets(pairs, "redis", "short")] == [
+        "orders/app",
+        "payments-2/daprd",
+        "redis",
+    ]
+
+
 def test_the_settle_deadline_covers_the_takeover_of_a_stalled_workflow() -> None:
     # Quiet 4 + 60 s, then seen at the sweeper's next look (every 5 s), with a margin.
     workflow = Plan("redis", "workflow", confirmation_timeout=4.0)
