@@ -5,13 +5,15 @@ PROFILE ?= redis
 STYLE ?= choreography
 # off: `make run`'s sidecars take API calls without a token, for the Dapr CLI (README).
 SIDECAR_API_TOKEN ?= on
+# Instances of every service for `make run`, 1 to 3, each beside its own daprd (README).
+REPLICAS ?= 1
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 
 .PHONY: run test test-unit test-system chaos bench lint runtime shipping kube-score deps storefront browser infra-up infra-down infra-status doctor health clean
 
-run: runtime shipping deps storefront ## the shop on PROFILE (default redis), in the foreground
-	PROFILE=$(PROFILE) STYLE=$(STYLE) SIDECAR_API_TOKEN=$(SIDECAR_API_TOKEN) tools/run.sh
+run: runtime shipping deps storefront ## the shop on PROFILE (default redis), REPLICAS instances of each service (default 1), in the foreground
+	PROFILE=$(PROFILE) STYLE=$(STYLE) SIDECAR_API_TOKEN=$(SIDECAR_API_TOKEN) REPLICAS=$(REPLICAS) tools/run.sh
 
 # The backing services come first: the unit tests use promtool, which they install.
 test: runtime shipping deps storefront browser lint ## everything: lint, unit tests, system tests on every profile
@@ -42,7 +44,7 @@ chaos: runtime shipping deps  ## the chaos suite on PROFILE and STYLE, written t
 lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy libs services tests tools/contracts.py tools/tests k8s/tests observability bench
+	.venv/bin/mypy libs services tests tools/contracts.py tools/run_file.py tools/tests k8s/tests observability bench
 	tools/shipping.sh format-check
 
 bench: runtime shipping deps storefront browser ## the benchmarks on PROFILE, written to docs/benchmarks/ (~17 min)

@@ -11,6 +11,19 @@ PROFILE="${PROFILE:-redis}"
 [[ -d "$ROOT/components/$PROFILE" && "$PROFILE" != common ]] ||
   die "unknown profile '$PROFILE': choose one of: $(ls "$ROOT/components" | grep -v common | tr '\n' ' ')"
 
+# REPLICAS=N (`make run REPLICAS=2`): N instances of every service under its app id, each
+# beside its own daprd, from a run file written from dapr.yaml (tools/run_file.py says
+# how, and which values it takes); 1 runs dapr.yaml itself, as ever.
+REPLICAS="${REPLICAS:-1}"
+RUN_FILE=dapr.yaml
+if [[ "$REPLICAS" != 1 ]]; then
+  RUN_FILE="$ROOT/.data/replicas/dapr.yaml"
+  mkdir -p "$(dirname "$RUN_FILE")"
+  # It prints where the instances listen and log, for the banner below.
+  INSTANCES="$("$ROOT/.venv/bin/python" "$ROOT/tools/run_file.py" --replicas "$REPLICAS" --out "$(dirname "$RUN_FILE")")" ||
+    exit 1
+fi
+
 "$ROOT/tools/infra.sh" up "$PROFILE"
 ln -sfn "../components/$PROFILE" "$DATA_DIR/profile"
 
@@ -49,5 +62,6 @@ printf '    traces:   http://127.0.0.1:%s/zipkin/   (one trace per request, apps
 printf '    metrics:  http://127.0.0.1:%s/graph   (alerts: /alerts; dashboards: docs/observability.md)\n' "$PROMETHEUS_PORT"
 printf '    health:   make health\n'
 printf '    logs:     %s/.dapr/logs/\n' "$ROOT"
+[[ "$REPLICAS" == 1 ]] || printf '%s\n' "$INSTANCES"
 cd "$ROOT"
-exec "$RUNTIME_DIR/.dapr/bin/dapr" run -f dapr.yaml
+exec "$RUNTIME_DIR/.dapr/bin/dapr" run -f "$RUN_FILE"
