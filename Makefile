@@ -5,7 +5,8 @@ PROFILE ?= redis
 STYLE ?= choreography
 # off: `make run`'s sidecars take API calls without a token, for the Dapr CLI (README).
 SIDECAR_API_TOKEN ?= on
-# Instances of every service for `make run`, 1 to 3, each beside its own daprd (README).
+# Instances of every service, each beside its own daprd: `make run` takes 1 to 3 (README),
+# `make chaos` 1 or 2 (with 2, one instance of a pair is killed while the other goes on).
 REPLICAS ?= 1
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
@@ -37,9 +38,9 @@ test-system: runtime shipping deps storefront browser ## system tests on one PRO
 
 # Several minutes: every app, sidecar, broker, store, placement and scheduler is killed
 # in turn while 200 buyers check out (tests/chaos). Exits non-zero when a check fails.
-chaos: runtime shipping deps  ## the chaos suite on PROFILE and STYLE, written to docs/reliability/
+chaos: runtime shipping deps  ## the chaos suite on PROFILE, STYLE and REPLICAS, written to docs/reliability/
 	tools/infra.sh up $(PROFILE)
-	.venv/bin/python -m tests.chaos --profile $(PROFILE) --style $(STYLE) --buyers 200 --kills all
+	.venv/bin/python -m tests.chaos --profile $(PROFILE) --style $(STYLE) --replicas $(REPLICAS) --buyers 200 --kills all
 
 lint: deps
 	.venv/bin/ruff check .
