@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from gateway.settings import Settings as GatewaySettings
 
 from .manifests import (
     K8S,
@@ -114,6 +115,24 @@ def test_the_autoscalers_scale_the_stateless_deployments_on_cpu(overlay: str) ->
         assert deployment["spec"]["template"]["metadata"]["annotations"][
             "dapr.io/sidecar-cpu-request"
         ]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_gateways_share_the_rate_limit_budget_at_their_minimum_count(overlay: str) -> None:
+    # Each gateway pod limits on its own: together, at the autoscaler's minimum, they
+    # give a client what one gateway gives by default (services/gateway/settings.py).
+    objects = render(overlay)
+    [gateway] = [d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == "gateway"]
+    [hpa] = [
+        h
+        for h in of_kind(objects, "HorizontalPodAutoscaler")
+        if h["spec"]["scaleTargetRef"]["name"] == "gateway"
+    ]
+    env = {e["name"]: e.get("value") for e in app_container(gateway)["env"]}
+    budget = GatewaySettings.model_fields
+    pods = hpa["spec"]["minReplicas"]
+    assert float(env["RATE_LIMIT_PER_SECOND"]) * pods == budget["rate_limit_per_second"].default
+    assert int(env["RATE_LIMIT_BURST"]) * pods == budget["rate_limit_burst"].default
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
