@@ -1,6 +1,7 @@
 """A second instance of every service, each beside its own daprd under the same app id
 as the session's first: invocations and events spread over both, and what one instance
-learns, the other does too.
+learns, the other does too. The checkout's race and a repeated Idempotency-Key run in
+both checkout styles; test_chaos.py then kills one instance of each pair.
 
 A product change is broadcast (components/<profile>/broadcast.yaml): each catalog
 instance applies it to its in-memory listing, each gateway instance evicts it from its
@@ -11,6 +12,7 @@ instance's live feeds. docs/scaling.md says what each service relies on to run a
 several instances."""
 
 import uuid
+from email.message import EmailMessage
 from functools import partial
 from typing import Any
 
@@ -25,9 +27,43 @@ from tests.system.shopper import (
     eventually,
     race,
 )
+from tests.system.test_observability import samples
 
 # Well under the gateway's cache lifetime (60 s): an answer within it came from eviction.
 DEADLINE_SECONDS = 15.0
+
+
+def served(sidecar: Sidecar, method: str, route: str) -> float:
+    """How many `method route` requests this app instance has answered (its metrics)."""
+    exposition = httpx.get(f"{sidecar.app_url}/metrics", timeout=30).text
+    return sum(
+        value
+        for series, value in samples(exposition).items()
+        if series.startswith("shop_http_requests_total{")
+        and f'method="{method}"' in series
+        and f'route="{route}"' in series
+    )
+
+
+def test_calls_spread_over_both_instances(
+    shop: dict[str, Sidecar], second: dict[str, Sidecar]
+) -> None:
+    # Each gateway calls catalog through its own sidecar, which picks an instance of the
+    # app id from name resolution for each call: both serve, whichever gateway asks.
+    catalogs = [shop["catalog"], second["catalog"]]
+    before = [served(catalog, "GET", "/products") for catalog in catalogs]
+    for n in range(40):
+        gateway = (shop["gateway"], second["gateway"])[n % 2]
+        answer = httpx.get(
+            f"{gateway.app_url}/api/v1/products",
+            params={"q": "tea"},
+            headers={"Cache-Control": "no-cache"},  # past the gateway's cache, to catalog
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+    handled = [served(c, "GET", "/products") - b for c, b in zip(catalogs, before, strict=True)]
+    assert sum(handled) >= 40, handled
+    assert min(handled) > 0, f"one catalog instance took every call: {handled}"
 
 
 def listed(catalog: Sidecar, words: str) -> list[dict[str, Any]]:
@@ -100,7 +136,13 @@ def heard(feed: StatusFeed, order_id: str, status: str) -> bool:
     return status in feed.statuses(order_id)
 
 
-def test_every_live_feed_hears_of_every_order_whichever_instance_received_it(
+def receipted(buyer: Shopper, count: int) -> list[EmailMessage]:
+    """The buyer's receipts once there are `count` of them (else none)."""
+    receipts = buyer.receipts()
+    return receipts if len(receipts) >= count else []
+
+
+def test_every_live_feed_hears_of_every_order_and_each_is_receipted_once(
     shop: dict[str, Sidecar], second: dict[str, Sidecar], product: str
 ) -> None:
     # Two buyers, one feed on each notifications instance (each gateway relays to its
@@ -133,6 +175,12 @@ def test_every_live_feed_hears_of_every_order_whichever_instance_received_it(
     finally:
         for feed in feeds:
             feed.close()
+    # Whichever instance mailed it, one receipt for each order: the order events go to
+    # one instance of notifications (the `pubsub` group), the broadcast only to feeds.
+    for buyer in buyers:
+        mine = sorted(order_id for owner, order_id in orders if owner is buyer)
+        receipts = eventually(partial(receipted, buyer, 2), f"two receipts for {buyer.email}")
+        assert sorted(o for o in mine for r in receipts if o in str(r["Subject"])) == mine
 
 
 def test_buyers_through_both_gateways_race_for_the_last_five(
