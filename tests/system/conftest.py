@@ -108,8 +108,8 @@ def shop(profile: str) -> Iterator[dict[str, Sidecar]]:
 @pytest.fixture(scope="session")
 def second(shop: dict[str, Sidecar], profile: str) -> Iterator[dict[str, Sidecar]]:
     """A second instance of every service beside the session's shop, under the same app
-    ids (docs/scaling.md), started by the first test that asks (test_replicas) and kept
-    for the chaos test, which kills one instance of each pair. The second gateway relays
+    ids (docs/scaling.md), started by the first test that asks (test_replicas.py) and
+    kept to the end of the session. The second gateway relays
     the live feed to the second notifications; the second orders checks out in the style
     the first has."""
 
@@ -180,16 +180,16 @@ def gateway(shop: dict[str, Sidecar]) -> Sidecar:
 
 
 # Run last, in this order: the fault tests stop and freeze services (their breakers
-# need a few seconds to close again); the replica test adds a second instance of every
-# service to the shop, which then share its invocations and events; the chaos test
-# kills and restarts processes of both instances, the broker among them; `dapr run -f`
-# starts another copy of every app, whose consumers join the session's consumer groups
-# and may take their events.
+# need a few seconds to close again); the chaos test kills and restarts processes, the
+# broker among them, each the only one of its kind; the replica test adds a second
+# instance of every service to the shop, which then share its invocations and events,
+# and kills one of each pair; `dapr run -f` starts another copy of every app, whose
+# consumers join the session's consumer groups and may take their events.
 RUN_LAST = {
     "test_readiness.py": 1,
     "test_resiliency.py": 2,
-    "test_replicas.py": 3,
-    "test_chaos.py": 4,
+    "test_chaos.py": 3,
+    "test_replicas.py": 4,
     "test_dapr_cli.py": 5,
 }
 

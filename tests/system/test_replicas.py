@@ -1,7 +1,8 @@
 """A second instance of every service, each beside its own daprd under the same app id
 as the session's first: invocations and events spread over both, and what one instance
 learns, the other does too. The checkout's race and a repeated Idempotency-Key run in
-both checkout styles; test_chaos.py then kills one instance of each pair.
+both checkout styles, and the short chaos suite kills one instance of each pair while
+the other carries on.
 
 A product change is broadcast (components/<profile>/broadcast.yaml): each catalog
 instance applies it to its in-memory listing, each gateway instance evicts it from its
@@ -17,6 +18,7 @@ from functools import partial
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.system.launcher import Sidecar
 from tests.system.shopper import (
@@ -27,6 +29,7 @@ from tests.system.shopper import (
     eventually,
     race,
 )
+from tests.system.test_chaos import chaos_in_short
 from tests.system.test_observability import samples
 
 # Well under the gateway's cache lifetime (60 s): an answer within it came from eviction.
@@ -223,3 +226,18 @@ def test_the_same_key_through_either_gateway_makes_one_order(
     order = buyer.order_when(first.json()["order_id"], "paid")
     assert order["payment"]["amount_cents"] == 1250
     assert len(buyer.get("/api/v1/orders").json()) == 1
+
+
+@pytest.mark.timeout(280)
+def test_every_order_settles_once_while_one_instance_of_each_pair_is_killed(
+    checkout_style: str,
+    shop: dict[str, Sidecar],
+    second: dict[str, Sidecar],
+    profile: str,
+    secrets: dict[str, str],
+) -> None:
+    # The first orders app, the second payments sidecar, then the broker: the other
+    # instance of each pair carries on, and both orders instances sweep and both
+    # shipping carriers walk the same open checkouts and shipments throughout.
+    pairs = {sidecar.name: sidecar for sidecar in [*shop.values(), *second.values()]}
+    chaos_in_short(pairs, profile, checkout_style, secrets["catalog-admin-token"])
