@@ -6,7 +6,8 @@ STYLE ?= choreography
 # off: `make run`'s sidecars take API calls without a token, for the Dapr CLI (README).
 SIDECAR_API_TOKEN ?= on
 # Instances of every service, each beside its own daprd: `make run` takes 1 to 3 (README),
-# `make chaos` 1 or 2 (with 2, one instance of a pair is killed while the other goes on).
+# `make health` checks them all, `make chaos` takes 1 or 2 (with 2, one instance of a pair
+# is killed while the other goes on).
 REPLICAS ?= 1
 PROFILES := redis kafka-postgres
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
@@ -85,8 +86,8 @@ infra-status:
 doctor:                       ## what is installed and running, what is missing, and the fix
 	tools/doctor.sh
 
-health: deps                  ## every service of the running shop and its sidecar, at a glance
-	.venv/bin/python tools/health.py
+health: deps                  ## every service of the running shop and its sidecar, at a glance (REPLICAS: every instance)
+	.venv/bin/python tools/health.py $(if $(filter-out 1,$(REPLICAS)),--run-file .data/replicas/dapr.yaml)
 
 clean: infra-down             ## remove built runtime, data and environments
 	rm -rf .runtime .data .venv .venv-tools .dapr

@@ -1,7 +1,10 @@
 """`make health`: every service of a running `make run` shop and its sidecar, at a glance.
 
-Reads the ports from dapr.yaml; exits 1 when anything is not ready, naming what."""
+Reads the ports from dapr.yaml, or from the run file given (`make health REPLICAS=2`:
+.data/replicas/dapr.yaml, every instance); exits 1 when anything is not ready, naming
+what."""
 
+import argparse
 import sys
 import urllib.error
 import urllib.request
@@ -24,15 +27,21 @@ def probe(url: str) -> str:
         return str(error) or type(error).__name__
 
 
-def main() -> int:
-    apps = yaml.safe_load(RUN_FILE.read_text())["apps"]
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run-file", type=Path, default=RUN_FILE)
+    apps = yaml.safe_load(parser.parse_args(argv).run_file.read_text())["apps"]
     failing = 0
-    print(f"{'service':<15}{'app /readyz':<22}{'sidecar /v1.0/healthz':<22}")
+    seen: dict[str, int] = {}
+    print(f"{'service':<18}{'app /readyz':<22}{'sidecar /v1.0/healthz':<22}")
     for app in apps:
+        # Instances of one app id come in turn (tools/run_file.py): gateway, gateway-2.
+        seen[app["appID"]] = instance = seen.get(app["appID"], 0) + 1
+        name = app["appID"] if instance == 1 else f"{app['appID']}-{instance}"
         app_state = probe(f"http://127.0.0.1:{app['appPort']}/readyz")
         sidecar_state = probe(f"http://127.0.0.1:{app['daprHTTPPort']}/v1.0/healthz")
         failing += (app_state != "ok") + (sidecar_state != "ok")
-        print(f"{app['appID']:<15}{app_state:<22}{sidecar_state:<22}")
+        print(f"{name:<18}{app_state:<22}{sidecar_state:<22}")
     if failing:
         print(f"{failing} not ready: is `make run` going? Logs: .dapr/logs/", file=sys.stderr)
     return 1 if failing else 0

@@ -227,7 +227,7 @@ def describe(run: dict[str, Any], replicas: int, path: Path) -> str:
     lines = [
         f"    run file: {path} ({replicas} instances of every service, each beside its daprd)",
         f"    instance k: the ports of dapr.yaml + {PORT_STEP}*(k-1), its logs in "
-        f"{out}/instance-k/.dapr/logs/ (k > 1); make health checks instance 1 only",
+        f"{out}/instance-k/.dapr/logs/ (k > 1); `make health REPLICAS={replicas}` checks them all",
         *(
             f"    gateway {k}: http://127.0.0.1:{gateway['appPort']}/"
             for k, gateway in enumerate(gateways[1:], start=2)

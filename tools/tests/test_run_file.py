@@ -157,3 +157,24 @@ def test_the_command_line_writes_and_says_where_or_refuses(tmp_path: Path) -> No
     )
     assert refused.returncode == 1
     assert "REPLICAS is one of 1, 2, 3" in refused.stderr
+
+
+def test_make_health_checks_every_instance_of_the_run_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools import health
+
+    out, run = written(tmp_path, 2)
+    asked: list[str] = []
+
+    def probe(url: str) -> str:
+        asked.append(url)
+        return "ok"
+
+    monkeypatch.setattr(health, "probe", probe)
+    assert health.main(["--run-file", str(out / "dapr.yaml")]) == 0
+    assert len(asked) == 2 * len(run["apps"]) == 2 * 2 * len(original()["apps"])
+    assert "http://127.0.0.1:8110/readyz" in asked  # the second gateway
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert names[:2] == ["gateway", "catalog"]
+    assert "gateway-2" in names and "shipping-2" in names
