@@ -43,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         failing += (app_state != "ok") + (sidecar_state != "ok")
         print(f"{name:<18}{app_state:<22}{sidecar_state:<22}")
     if failing:
-        print(f"{failing} not ready: is `make run` going? Logs: .dapr/logs/", file=sys.stderr)
+        logs = (
+            ".dapr/logs/"
+            if len(seen) == len(apps)
+            else ".dapr/logs/, of instance k: .data/replicas/instance-k/.dapr/logs/"
+        )
+        print(f"{failing} not ready: is `make run` going? Logs: {logs}", file=sys.stderr)
     return 1 if failing else 0
 
 
