@@ -28,7 +28,7 @@ def listening(port: int) -> bool:
 
 
 def check_ready_to_start(profile: str) -> None:
-    missing = [name for name in NEEDS[profile] if not listening(int(PORTS[name]))]
+    missing = [name for name in NEEDS[profile] if not listening(PORTS[name])]
     if missing:
         raise SystemExit(
             f"profile '{profile}' needs {', '.join(missing)} listening: "

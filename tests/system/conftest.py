@@ -51,7 +51,7 @@ def profile(request: pytest.FixtureRequest) -> str:
     chosen = request.config.getoption("--profile") or os.environ.get("SHOP_PROFILE", "redis")
     if chosen not in PROFILES:
         raise pytest.UsageError(f"unknown profile '{chosen}': choose one of {', '.join(PROFILES)}")
-    missing = [name for name in NEEDS[chosen] + OBSERVABILITY if not _listening(int(PORTS[name]))]
+    missing = [name for name in NEEDS[chosen] + OBSERVABILITY if not _listening(PORTS[name])]
     if missing:
         pytest.fail(
             f"profile '{chosen}' needs {', '.join(missing)} listening: "
@@ -114,8 +114,10 @@ def second(shop: dict[str, Sidecar], profile: str) -> Iterator[dict[str, Sidecar
     the first has."""
 
     def env(app_id: str, sidecars: dict[str, Sidecar]) -> dict[str, str]:
-        style = {"CHECKOUT_STYLE": _checkout_style[-1]} if app_id == "orders" else {}
-        return {**app_env(app_id, {**shop, **sidecars}), **style}
+        # The second orders checks out in the style the first runs in (checkout_style).
+        first = shop["orders"].environment
+        style = {"CHECKOUT_STYLE": first.get("CHECKOUT_STYLE", "choreography")}
+        return {**app_env(app_id, {**shop, **sidecars}), **(style if app_id == "orders" else {})}
 
     sidecars = start_services(profile, env, instance=2)
     _started_shops.append(sidecars)
@@ -129,8 +131,6 @@ def second(shop: dict[str, Sidecar], profile: str) -> Iterator[dict[str, Sidecar
 # The instances the `shop` and `second` fixtures started, for `without_the_session_shop`
 # and `checkout_style`.
 _started_shops: list[dict[str, Sidecar]] = []
-# The checkout style the orders instances run in, the latest last (orders' default first).
-_checkout_style = ["choreography"]
 
 
 @pytest.fixture
@@ -148,7 +148,6 @@ def checkout_style(request: pytest.FixtureRequest, shop: dict[str, Sidecar]) -> 
     """Every orders app restarted in each checkout style in turn (CHECKOUT_STYLE): pytest
     runs every test that takes this fixture in one style, then in the other."""
     style: str = request.param
-    _checkout_style.append(style)
     for sidecars in _started_shops:
         if sidecars["orders"].processes:  # not stopped
             sidecars["orders"].restart_app({"CHECKOUT_STYLE": style})

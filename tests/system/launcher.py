@@ -2,7 +2,6 @@
 
 import os
 import random
-import re
 import secrets
 import signal
 import socket
@@ -14,6 +13,8 @@ from functools import cached_property
 from pathlib import Path
 
 import httpx
+
+from tools.run_file import fixed_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 DAPRD = ROOT / ".runtime" / ".dapr" / "bin" / "daprd"
@@ -36,8 +37,7 @@ QUICK_CARRIER = {"SHIPPING_DISPATCH_DELAY_SECONDS": "3", "SHIPPING_DELIVERY_DELA
 # The services written in Go: a binary each, built by `make shipping` (tools/shipping.sh).
 # The others are Python, `<app id>.main:create_app` under uvicorn.
 GO_BINARIES = {"shipping": ROOT / ".runtime" / "bin" / "shipping"}
-# tools/ports.env lines read `: "${NAME:=port}"`.
-PORTS = dict(re.findall(r"\$\{(\w+):=(\d+)\}", (ROOT / "tools" / "ports.env").read_text()))
+PORTS = fixed_ports((ROOT / "tools" / "ports.env").read_text())
 PROFILES = ("redis", "kafka-postgres")
 TRUST_ANCHORS = ROOT / ".data" / "sentry" / "ca.crt"
 
@@ -59,7 +59,7 @@ COMPONENT_ENV = {
     "SHOP_REDIS_HOST": f"127.0.0.1:{PORTS['REDIS_PORT']}",
     "SHOP_KAFKA_BROKERS": f"127.0.0.1:{PORTS['KAFKA_PORT']}",
     "SHOP_SMTP_HOST": "127.0.0.1",
-    "SHOP_SMTP_PORT": PORTS["SMTP_PORT"],
+    "SHOP_SMTP_PORT": str(PORTS["SMTP_PORT"]),
 }
 # Where the apps send their spans (the sidecars' address is in dapr-config.yaml).
 ZIPKIN_URL = f"http://127.0.0.1:{PORTS['ZIPKIN_PORT']}"
@@ -131,6 +131,11 @@ class Sidecar:
     @property
     def app_url(self) -> str:
         return f"http://127.0.0.1:{self.app_port}"
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The app's environment as last started (restart_app adds to it)."""
+        return dict(self._env)
 
     @cached_property
     def api(self) -> httpx.Client:
